@@ -1,0 +1,3 @@
+from qual_nlp.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,260 @@
+"""Plain records that cross module boundaries.
+
+Frozen dataclasses only: no ORM rows, spaCy Docs or widgets leave the module
+that made them. Offsets are always *character* offsets into a document's
+normalised text (``Document.text``), so ``text[start:end]`` is the passage, and
+they map 1:1 onto REFI-QDA ``PlainTextSelection`` positions.
+
+Tabular results (codings, segments, matrices) travel as pandas DataFrames whose
+columns are listed in :data:`CODING_COLUMNS` and :data:`SEGMENT_COLUMNS`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# --------------------------------------------------------------------------
+# Importer output
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One speaker turn (or, for field notes, one paragraph) of a parsed document.
+
+    ``start``/``end`` delimit the *coded* text of the turn inside
+    ``ParsedDocument.text``: speaker label and timestamps are outside the span.
+    """
+
+    start: int
+    end: int
+    speaker: str | None = None
+    timestamp: str | None = None  # "00:12:31" (start time), if the source had one
+    end_timestamp: str | None = None  # last cue's end for merged subtitle turns
+    kind: str = "turn"  # turn | paragraph | heading | table_row
+
+
+@dataclass(frozen=True)
+class ParsedDocument:
+    """What an importer makes of one file, before anything is stored.
+
+    ``text`` is the normalised text (LF line ends, no BOM) that offsets point
+    into; for formats that are not plain text (docx, vtt, srt) it is a faithful
+    plain-text rendering of the source.
+    """
+
+    name: str
+    text: str
+    turns: tuple[Turn, ...]
+    source_format: str  # txt | md | docx | vtt | srt | qdpx …
+    has_speakers: bool
+    encoding: str | None = None
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SegmentSpan:
+    """A segment as the segmenter proposes it (not yet stored)."""
+
+    start: int
+    end: int
+    text: str
+    speaker: str | None = None
+    timestamp: str | None = None
+    turn_index: int = 0
+
+
+# --------------------------------------------------------------------------
+# Stored entities (what the store returns)
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    attributes: dict[str, Any] = field(default_factory=dict)
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class Participant:
+    label: str  # as written in the transcript: P07, NCM, Dr. Tremblay
+    role: str | None = None
+    case: str | None = None
+    is_interviewer: bool = False
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class Document:
+    name: str
+    text: str
+    source_type: str = "interview"  # interview | focus_group | field_notes | other
+    case: str | None = None
+    sha256: str = ""
+    source_format: str = "txt"
+    imported_at: str = ""  # ISO 8601, UTC
+    metadata: dict[str, Any] = field(default_factory=dict)
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class Segment:
+    document: str
+    start: int
+    end: int
+    text: str
+    speaker: str | None = None
+    timestamp: str | None = None
+    turn_index: int = 0
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class Code:
+    """A code of a codebook facet. ``path`` is "facet/code" (e.g. "valence/barrier")."""
+
+    id: str  # unique within the codebook, e.g. "barrier"
+    facet: str
+    name: str
+    parent: str | None = None  # id of the parent code, None for a facet's top level
+    definition: str = ""
+    inclusion: str = ""
+    exclusion: str = ""
+    examples: tuple[str, ...] = ()
+    color: str | None = None
+
+    @property
+    def path(self) -> str:
+        return f"{self.facet}/{self.id}"
+
+
+@dataclass(frozen=True)
+class Facet:
+    id: str
+    name: str
+    exclusive: bool  # one label (plus "none") per segment, or multi-label
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Codebook:
+    name: str
+    facets: tuple[Facet, ...]
+    codes: tuple[Code, ...]
+    version: str = "1"
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Coder:
+    name: str
+    role: str = "analyst"  # analyst | investigator | patient partner | consensus | model
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class Coding:
+    """A code applied to a segment (or a character span of a document) by a coder."""
+
+    document: str
+    start: int
+    end: int
+    code: str  # code path "facet/code"
+    coder: str
+    status: str = "accepted"  # suggested | accepted | rejected
+    score: float | None = None
+    model_version: str | None = None
+    memo: str = ""
+    segment_id: int | None = None
+    created_at: str = ""
+    id: int | None = None
+
+
+# --------------------------------------------------------------------------
+# Whole-project snapshot, for exchange formats (REFI-QDA) and tests
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProjectSnapshot:
+    """Everything an exchange format needs, as plain records."""
+
+    name: str
+    cases: tuple[Case, ...] = ()
+    participants: tuple[Participant, ...] = ()
+    documents: tuple[Document, ...] = ()
+    codebook: Codebook | None = None
+    coders: tuple[Coder, ...] = ()
+    codings: tuple[Coding, ...] = ()
+    created_at: str = ""
+
+
+# --------------------------------------------------------------------------
+# Results of batch operations
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    """The result of importing one file."""
+
+    path: str
+    status: str  # imported | unchanged | failed
+    document: str | None = None
+    segments: int = 0
+    message: str = ""
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    segment_id: int
+    code: str  # code path
+    score: float
+    model_version: str
+
+
+# --------------------------------------------------------------------------
+# DataFrame contracts
+# --------------------------------------------------------------------------
+
+#: Columns of the codings DataFrame the store hands to analysis/agreement code.
+CODING_COLUMNS: tuple[str, ...] = (
+    "coding_id",
+    "segment_id",  # may be NA for free-span codings
+    "document",
+    "case",
+    "source_type",
+    "speaker",
+    "role",
+    "start",
+    "end",
+    "text",
+    "facet",
+    "code",  # code path "facet/code"
+    "coder",
+    "coder_role",
+    "status",  # suggested | accepted | rejected
+    "score",
+    "model_version",
+    "memo",
+    "created_at",
+)
+
+#: Columns of the segments DataFrame (one row per segment).
+SEGMENT_COLUMNS: tuple[str, ...] = (
+    "segment_id",
+    "document",
+    "case",
+    "source_type",
+    "speaker",
+    "role",
+    "is_interviewer",
+    "timestamp",
+    "turn_index",
+    "start",
+    "end",
+    "text",
+)
