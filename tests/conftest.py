@@ -1,0 +1,37 @@
+"""Shared fixtures: real SQLite project files in a temporary folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "corpora_samples"
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture
+def project_path(tmp_path: Path) -> Path:
+    return tmp_path / "study.qnlp"
+
+
+@pytest.fixture
+def tiny_codebook():
+    from qual_nlp.records import Code, Codebook, Facet
+
+    return Codebook(
+        "tiny",
+        (Facet("valence", "Valence", True), Facet("cmo", "CMO", False)),
+        (
+            Code("barrier", "valence", "Barrier", definition="An obstacle."),
+            Code("facilitator", "valence", "Facilitator", definition="Something that helps."),
+            Code("context", "cmo", "Context", definition="Circumstances."),
+            Code("mechanism", "cmo", "Mechanism", definition="Reasoning and response."),
+            Code("outcome", "cmo", "Outcome", definition="What resulted."),
+        ),
+    )

@@ -1,0 +1,226 @@
+"""The store: migrations, pragmas, transactions, codings, reviews, caches — on a real SQLite file."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy import inspect
+
+from qual_nlp.errors import ProjectNotFoundError, RecordNotFoundError, StorageError
+from qual_nlp.records import Coding, Document, SegmentSpan
+from qual_nlp.storage import Store
+from qual_nlp.storage.engine import HEAD, current_revision
+from qual_nlp.storage.schema import metadata
+
+TEXT = "Interviewer: How is it going?\nP07: The nurse calls me back the same day.\n"
+
+
+def _doc(name: str = "C01_P07.txt", case: str | None = "C01", text: str = TEXT) -> Document:
+    return Document(name=name, text=text, case=case, sha256=name)
+
+
+def _spans(text: str = TEXT) -> list[SegmentSpan]:
+    a = text.index("How")
+    b = text.index("The nurse")
+    return [
+        SegmentSpan(a, text.index("?") + 1, text[a : text.index("?") + 1], "Interviewer"),
+        SegmentSpan(b, len(text) - 1, text[b:-1], "P07", turn_index=1),
+    ]
+
+
+@pytest.fixture
+def store(project_path, tiny_codebook):
+    s = Store.open(project_path, create=True)
+    s.save_codebook(tiny_codebook)
+    yield s
+    s.close()
+
+
+def test_new_project_is_migrated_to_head_with_every_table(store):
+    assert current_revision(store.engine) == HEAD
+    assert set(metadata.tables) <= set(inspect(store.engine).get_table_names())
+
+
+def test_migration_builds_the_schema_module_exactly(store):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == []
+
+
+def test_sqlite_runs_with_wal_foreign_keys_and_busy_timeout(store):
+    with store.engine.connect() as conn:
+        raw = conn.connection.dbapi_connection
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert raw.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert raw.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
+
+
+def test_opening_a_missing_project_says_how_to_create_one(tmp_path):
+    with pytest.raises(ProjectNotFoundError, match="qual-nlp init"):
+        Store.open(tmp_path / "nope.qnlp")
+
+
+def test_opening_a_foreign_database_is_refused(tmp_path):
+    path = tmp_path / "other.sqlite"
+    sqlite3.connect(path).execute("CREATE TABLE x (a int)").connection.commit()
+    with pytest.raises(ProjectNotFoundError, match="no qual_nlp project"):
+        Store.open(path)
+
+
+def test_document_segments_and_participants_are_stored_together(store):
+    store.add_document(_doc(), _spans(), roles={"P07": "patient"}, interviewers=["Interviewer"])
+    frame = store.segments_frame()
+    assert list(frame["speaker"]) == ["Interviewer", "P07"]
+    assert list(frame["is_interviewer"]) == [True, False]
+    assert list(frame["role"]) == ["interviewer", "patient"]
+    doc = store.document("C01_P07.txt")
+    for row in frame.itertuples():
+        assert doc.text[row.start : row.end] == row.text
+
+
+def test_a_failed_import_leaves_nothing_half_written(store):
+    store.add_document(_doc(), _spans())
+    before = store.counts()
+    # same name, new case: the case insert happens inside the transaction, then it fails
+    with pytest.raises(StorageError, match="already in the project"):
+        store.add_document(_doc(case="C99"), _spans())
+    assert store.counts() == before
+    assert "C99" not in [c.name for c in store.cases()]
+
+
+def test_inconsistent_offsets_are_refused_before_writing(store):
+    bad = [SegmentSpan(0, 5, "xxxxx")]
+    with pytest.raises(StorageError, match="does not match"):
+        store.add_document(_doc(), bad)
+    assert store.counts()["documents"] == 0
+
+
+def test_every_write_appends_an_event(store):
+    n = store.counts()["events"]
+    store.add_document(_doc(), _spans())
+    store.set_meta("note", "x", actor="ana")
+    events = store.events()
+    assert store.counts()["events"] == n + 2
+    assert events.iloc[0]["actor"] == "ana"
+
+
+def test_case_attributes_merge(store):
+    store.upsert_case("C01", {"province": "QC"})
+    store.upsert_case("C01", {"rurality": "urban"})
+    assert store.cases()[0].attributes == {"province": "QC", "rurality": "urban"}
+
+
+def _suggest(store, seg_id, code, score, coder="model:lr@1"):
+    frame = pd.DataFrame(
+        {"segment_id": [seg_id], "code": [code], "score": [score], "model_version": [coder]}
+    )
+    store.replace_suggestions(coder, frame)
+
+
+def test_accepting_a_suggestion_keeps_it_and_links_the_human_coding(store):
+    store.add_document(_doc(), _spans())
+    seg = int(store.segments_frame().iloc[1]["segment_id"])
+    _suggest(store, seg, "valence/facilitator", 0.9)
+    store.review_segment(seg, "ana", accept=["valence/facilitator"], reject=["cmo/context"])
+    codings = store.codings_frame()
+    assert sorted(zip(codings.coder, codings.status, codings.code, strict=True)) == [
+        ("ana", "accepted", "valence/facilitator"),
+        ("ana", "rejected", "cmo/context"),
+        ("model:lr@1", "suggested", "valence/facilitator"),
+    ]
+    assert list(store.coverage_frame().itertuples(index=False, name=None)) == [(seg, "ana")]
+
+
+def test_a_second_review_replaces_the_coders_earlier_decision(store):
+    store.add_document(_doc(), _spans())
+    seg = int(store.segments_frame().iloc[1]["segment_id"])
+    store.review_segment(seg, "ana", accept=["valence/barrier"])
+    store.review_segment(seg, "ana", accept=["valence/facilitator"], memo="misread")
+    mine = store.codings_frame(coders=["ana"])
+    assert list(mine.code) == ["valence/facilitator"]
+    assert list(mine.memo) == ["misread"]
+
+
+def test_new_model_version_replaces_open_suggestions_of_older_versions(store):
+    store.add_document(_doc(), _spans())
+    seg = int(store.segments_frame().iloc[1]["segment_id"])
+    _suggest(store, seg, "valence/barrier", 0.6, coder="model:lr@1")
+    store.review_segment(seg, "ana", accept=["valence/facilitator"])
+    _suggest(store, seg, "valence/facilitator", 0.8, coder="model:lr@2")
+    codings = store.codings_frame()
+    suggested = codings[codings.status == "suggested"]
+    assert list(suggested.coder) == ["model:lr@2"]
+    assert "ana" in set(codings.coder)
+
+
+def test_unknown_code_is_refused_with_the_fix(store):
+    store.add_document(_doc(), _spans())
+    with pytest.raises(RecordNotFoundError, match="codebook"):
+        store.add_codings([Coding("C01_P07.txt", 0, 5, "valence/nope", "ana")])
+    assert store.counts()["codings"] == 0
+
+
+def test_saving_an_edited_codebook_never_orphans_codings(store, tiny_codebook):
+    from dataclasses import replace
+
+    store.add_document(_doc(), _spans())
+    store.add_codings([Coding("C01_P07.txt", 0, 5, "cmo/outcome", "ana")])
+    smaller = replace(tiny_codebook, codes=tiny_codebook.codes[:4])
+    store.save_codebook(smaller)
+    assert "cmo/outcome" not in [c.path for c in store.load_codebook().codes]
+    assert list(store.codings_frame().code) == ["cmo/outcome"]
+
+
+def test_remap_moves_codings_to_the_merged_code(store):
+    store.add_document(_doc(), _spans())
+    store.add_codings([Coding("C01_P07.txt", 0, 5, "cmo/outcome", "ana")])
+    assert store.remap_codes({"cmo/outcome": "cmo/mechanism"}) == 1
+    assert list(store.codings_frame().code) == ["cmo/mechanism"]
+
+
+def test_embedding_cache_round_trips_float32_vectors(store):
+    vec = np.arange(384, dtype=np.float32) / 7
+    store.put_many({"abc": vec}, "enc")
+    store.put_many({"abc": vec}, "enc")  # idempotent
+    got = store.get_many(["abc", "missing"], "enc")
+    assert list(got) == ["abc"]
+    np.testing.assert_array_equal(got["abc"], vec)
+    assert store.get_many(["abc"], "other-encoder") == {}
+
+
+def test_free_span_coding_is_checked_against_the_text(store):
+    from qual_nlp.errors import ValidationError
+
+    store.add_document(_doc(), _spans())
+    store.code_span("C01_P07.txt", 0, 11, "cmo/context", "ana")
+    assert store.codings_frame().iloc[0]["text"] == TEXT[0:11]
+    with pytest.raises(ValidationError, match="outside the text"):
+        store.code_span("C01_P07.txt", 0, 10_000, "cmo/context", "ana")
+
+
+def test_model_versions_count_up_and_keep_metrics(store):
+    assert store.add_model_version("model:lr", {"valence": {"f1": 0.5}}, b"x", 10) == 1
+    assert store.add_model_version("model:lr", {"valence": {"f1": 0.6}}, b"y", 20) == 2
+    versions = store.model_versions()
+    assert list(versions.version) == [1, 2]
+    assert versions.iloc[1]["metrics"]["valence"]["f1"] == 0.6
+    assert store.model_blob("model:lr") == (2, b"y")
+
+
+def test_blind_assignment_lasts_until_finished(store):
+    store.add_document(_doc(), _spans())
+    ids = list(store.segments_frame().segment_id)
+    store.create_assignment("round1", ["ana", "pat"], ids)
+    assert store.is_blind("pat")
+    store.review_segment(ids[0], "pat", accept=["valence/barrier"])
+    frame = store.assignments_frame()
+    assert frame.set_index("coder").loc["pat", "reviewed"] == 1
+    store.finish_assignment("round1", "pat")
+    assert not store.is_blind("pat")
+    assert store.assignment_segments("round1", "ana") == ids
