@@ -274,7 +274,7 @@ class CodingsMixin:
                 [Coding(document, start, end, code, coder, memo=memo, segment_id=seg_id)],
                 now(),
             )
-            return int(conn.execute(insert(t.codings), rows).inserted_primary_key[0])
+            return int(conn.execute(insert(t.codings), rows).inserted_primary_key[0]  # type: ignore[index])
 
     def delete_coding(self, coding_id: int, actor: str) -> None:
         with self.write(actor, "delete", "coding", coding_id) as conn:
@@ -445,7 +445,7 @@ class CodingsMixin:
                         insert(t.assignments).values(
                             name=name, coder_id=coder_id, blind=blind, created_at=now()
                         )
-                    ).inserted_primary_key[0]
+                    ).inserted_primary_key[0]  # type: ignore[index]
                 conn.execute(
                     delete(t.assignment_items).where(t.assignment_items.c.assignment_id == found)
                 )

@@ -150,7 +150,7 @@ class Store(CodingsMixin):
         if row is None:
             return conn.execute(
                 insert(t.cases).values(name=name, attributes=_json(attributes or {}))
-            ).inserted_primary_key[0]
+            ).inserted_primary_key[0]  # type: ignore[index]
         if attributes:
             merged = {**json.loads(row["attributes"]), **attributes}
             conn.execute(
@@ -194,7 +194,7 @@ class Store(CodingsMixin):
                     case_key=key,
                     is_interviewer=is_interviewer,
                 )
-            ).inserted_primary_key[0]
+            ).inserted_primary_key[0]  # type: ignore[index]
         if role and role != row["role"]:
             conn.execute(
                 update(t.participants).where(t.participants.c.id == row["id"]).values(role=role)
@@ -264,7 +264,7 @@ class Store(CodingsMixin):
                     imported_at=document.imported_at or now(),
                     metadata=_json(document.metadata),
                 )
-            ).inserted_primary_key[0]
+            ).inserted_primary_key[0]  # type: ignore[index]
             speaker_ids: dict[str, Any] = {}
             for speaker in dict.fromkeys(s.speaker for s in spans if s.speaker):
                 assert speaker is not None
@@ -400,13 +400,13 @@ class Store(CodingsMixin):
         """
         with self.write(actor, "save", "codebook", codebook.name) as conn:
             cb_id = conn.execute(select(t.codebooks.c.id)).scalar()
-            values = {
+            values: dict[str, Any] = {
                 "name": codebook.name,
                 "version": codebook.version,
                 "description": codebook.description,
             }
             if cb_id is None:
-                cb_id = conn.execute(insert(t.codebooks).values(**values)).inserted_primary_key[0]
+                cb_id = conn.execute(insert(t.codebooks).values(**values)).inserted_primary_key[0]  # type: ignore[index]
             else:
                 conn.execute(update(t.codebooks).where(t.codebooks.c.id == cb_id).values(**values))
             conn.execute(delete(t.facets).where(t.facets.c.codebook_id == cb_id))
@@ -429,7 +429,7 @@ class Store(CodingsMixin):
             }
             conn.execute(update(t.codes).where(t.codes.c.codebook_id == cb_id).values(active=False))
             for pos, code in enumerate(codebook.codes):
-                values = {
+                values: dict[str, Any] = {
                     "codebook_id": cb_id,
                     "facet": code.facet,
                     "key": code.id,
@@ -521,7 +521,7 @@ class Store(CodingsMixin):
         if found is not None:
             return int(found)
         return int(
-            conn.execute(insert(t.coders).values(name=name, role=role)).inserted_primary_key[0]
+            conn.execute(insert(t.coders).values(name=name, role=role)).inserted_primary_key[0]  # type: ignore[index]
         )
 
     def coders(self) -> list[Coder]:
