@@ -274,7 +274,8 @@ class CodingsMixin:
                 [Coding(document, start, end, code, coder, memo=memo, segment_id=seg_id)],
                 now(),
             )
-            return int(conn.execute(insert(t.codings), rows).inserted_primary_key[0]  # type: ignore[index])
+            result = conn.execute(insert(t.codings).values(**rows[0]))
+            return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     def delete_coding(self, coding_id: int, actor: str) -> None:
         with self.write(actor, "delete", "coding", coding_id) as conn:
