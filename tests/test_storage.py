@@ -224,3 +224,51 @@ def test_blind_assignment_lasts_until_finished(store):
     store.finish_assignment("round1", "pat")
     assert not store.is_blind("pat")
     assert store.assignment_segments("round1", "ana") == ids
+
+
+def test_a_project_at_an_older_schema_is_upgraded_on_open_without_losing_data(project_path):
+    from alembic import command
+
+    from qual_nlp.storage.engine import _alembic_config, make_engine
+
+    engine = make_engine(project_path, create=True)
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "0001")
+    assert current_revision(engine) == "0001"
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO documents (name, source_type, source_format, text, sha256, imported_at,"
+            " metadata) VALUES ('old.txt', 'interview', 'txt', 'hello', 'h', 'then', '{}')"
+        )
+    engine.dispose()
+    store = Store.open(project_path)
+    assert current_revision(store.engine) == HEAD
+    assert [d.name for d in store.documents()] == ["old.txt"]
+
+
+def test_queue_orders_unreviewed_segments_and_skips_interviewers(store):
+    text = "I: Hi?\nP1: one two.\nP1: three four.\nP2: five six.\n"
+    spans = []
+    for label, words in (
+        ("I", "Hi?"),
+        ("P1", "one two."),
+        ("P1", "three four."),
+        ("P2", "five six."),
+    ):
+        start = text.index(words)
+        spans.append(SegmentSpan(start, start + len(words), words, label))
+    store.add_document(_doc(text=text), spans, interviewers=["I"])
+    ids = list(store.segments_frame().segment_id)
+    scores = pd.DataFrame(
+        {"segment_id": ids, "uncertainty": [0.9, 0.1, 0.8, 0.5], "relevance": [0.0, 0.9, 0.2, 0.4]}
+    )
+    store.write_scores(scores, "model:lr@1")
+    assert store.next_segments("ana", n=3) == [ids[2], ids[3], ids[1]]
+    assert store.next_segments("ana", order="relevance", n=1) == [ids[1]]
+    assert store.next_segments("ana", order="document", n=1) == [ids[1]]
+    store.review_segment(ids[2], "ana", accept=["valence/barrier"])
+    assert store.next_segments("ana", n=1) == [ids[3]]
+    assert store.next_segments("pat", n=1) == [ids[2]], "another coder's reviews don't count"
+    _suggest(store, ids[3], "valence/barrier", 0.3)
+    assert store.next_segments("ana", code="valence/barrier", n=5) == [ids[3]]
+    assert store.next_segments("ana", code="valence/barrier", min_score=0.5, n=5) == []

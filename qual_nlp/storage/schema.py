@@ -219,3 +219,16 @@ assignment_items = Table(
     ),
     Column("segment_id", Integer, ForeignKey("segments.id", ondelete="CASCADE"), primary_key=True),
 )
+
+#: Per-segment review priority written by each suggestion run (migration 0002).
+segment_scores = Table(
+    "segment_scores",
+    metadata,
+    Column("segment_id", Integer, ForeignKey("segments.id", ondelete="CASCADE"), primary_key=True),
+    Column("model_version", String(100), nullable=False),
+    Column("uncertainty", Float, nullable=False),  # 1 = the model cannot decide
+    Column("relevance", Float, nullable=False),  # chance the segment carries any code
+    Column("updated_at", String(40), nullable=False),
+    Index("ix_segment_scores_uncertainty", "uncertainty"),
+    Index("ix_segment_scores_relevance", "relevance"),
+)

@@ -35,6 +35,7 @@ from qual_nlp.records import (
 )
 from qual_nlp.storage import schema as t
 from qual_nlp.storage.codings import CodingsMixin
+from qual_nlp.storage.queue import QueueMixin
 from qual_nlp.storage.engine import make_engine, migrate
 
 
@@ -51,7 +52,7 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
-class Store(CodingsMixin):
+class Store(CodingsMixin, QueueMixin):
     """A qual_nlp project database.
 
     >>> store = Store.open("study.qnlp", create=True)  # doctest: +SKIP

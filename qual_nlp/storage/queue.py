@@ -1,0 +1,139 @@
+"""The review queue: per-segment priorities and fast "next segment" queries.
+
+A suggestion run writes one row per segment (uncertainty and relevance); the
+queue query then picks the next unreviewed segment for a coder with an indexed
+ORDER BY … LIMIT, so it stays fast at 100k segments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import and_, delete, exists, insert, select
+
+from qual_nlp.errors import ValidationError
+from qual_nlp.storage import schema as t
+
+ORDERS = ("uncertainty", "relevance", "document")
+
+
+class QueueMixin:
+    """Methods of :class:`~qual_nlp.storage.store.Store` for the review queue."""
+
+    engine: Any
+
+    def write(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover - Store's
+        raise NotImplementedError
+
+    def write_scores(self, scores: pd.DataFrame, model_version: str) -> None:
+        """Replace priorities for the given segments (columns segment_id, uncertainty, relevance)."""
+        from qual_nlp.storage.store import now
+
+        stamp = now()
+        rows = [
+            {
+                "segment_id": int(r.segment_id),
+                "model_version": model_version,
+                "uncertainty": float(r.uncertainty),
+                "relevance": float(r.relevance),
+                "updated_at": stamp,
+            }
+            for r in scores.itertuples(index=False)
+        ]
+        ids = [r["segment_id"] for r in rows]
+        with self.write(model_version, "score", "segments", after={"n": len(rows)}) as conn:
+            for i in range(0, len(ids), 900):
+                conn.execute(
+                    delete(t.segment_scores).where(
+                        t.segment_scores.c.segment_id.in_(ids[i : i + 900])
+                    )
+                )
+            if rows:
+                conn.execute(insert(t.segment_scores), rows)
+
+    def next_segments(
+        self,
+        coder: str,
+        *,
+        order: str = "uncertainty",
+        n: int = 1,
+        case: str | None = None,
+        document: str | None = None,
+        code: str | None = None,
+        facet: str | None = None,
+        min_score: float | None = None,
+        max_score: float | None = None,
+        include_interviewer: bool = False,
+        segment_ids: Sequence[int] | None = None,
+    ) -> list[int]:
+        """Ids of the next ``n`` segments ``coder`` has not reviewed, in queue order.
+
+        ``order``: ``uncertainty`` (active learning: least certain first),
+        ``relevance`` (triage: most likely coded first) or ``document`` (reading
+        order). Filters on ``code``/``facet``/score look at the open suggestions.
+        """
+        if order not in ORDERS:
+            raise ValidationError(f"order {order!r} is not one of {ORDERS}")
+        s, d, c, sc, rv, cd = (
+            t.segments,
+            t.documents,
+            t.cases,
+            t.segment_scores,
+            t.reviews,
+            t.coders,
+        )
+        reviewed = exists().where(
+            and_(
+                rv.c.segment_id == s.c.id,
+                rv.c.coder_id == select(cd.c.id).where(cd.c.name == coder).scalar_subquery(),
+            )
+        )
+        query = (
+            select(s.c.id)
+            .select_from(s.join(d, s.c.document_id == d.c.id))
+            .outerjoin(sc, sc.c.segment_id == s.c.id)
+            .where(~reviewed)
+        )
+        if case is not None:
+            query = query.outerjoin(c, d.c.case_id == c.c.id).where(c.c.name == case)
+        if document is not None:
+            query = query.where(d.c.name == document)
+        if segment_ids is not None:
+            query = query.where(s.c.id.in_(list(segment_ids)))
+        if not include_interviewer:
+            p = t.participants
+            interviewer = exists().where(
+                and_(p.c.id == s.c.participant_id, p.c.is_interviewer.is_(True))
+            )
+            query = query.where(~interviewer)
+        if code is not None or facet is not None or min_score is not None or max_score is not None:
+            k, co = t.codings, t.codes
+            cond = [k.c.segment_id == s.c.id, k.c.status == "suggested", co.c.id == k.c.code_id]
+            if code is not None:
+                cond.append(co.c.path == code)
+            if facet is not None:
+                cond.append(co.c.facet == facet)
+            if min_score is not None:
+                cond.append(k.c.score >= min_score)
+            if max_score is not None:
+                cond.append(k.c.score <= max_score)
+            query = query.where(exists().where(and_(*cond)))
+        if order == "uncertainty":
+            query = query.order_by(sc.c.uncertainty.desc().nulls_last(), d.c.name, s.c.start)
+        elif order == "relevance":
+            query = query.order_by(sc.c.relevance.desc().nulls_last(), d.c.name, s.c.start)
+        else:
+            query = query.order_by(d.c.name, s.c.start)
+        with self.engine.connect() as conn:
+            return [int(i) for (i,) in conn.execute(query.limit(n)).all()]
+
+    def segment_scores(self) -> pd.DataFrame:
+        sc = t.segment_scores
+        query = select(sc.c.segment_id, sc.c.model_version, sc.c.uncertainty, sc.c.relevance)
+        with self.engine.connect() as conn:
+            return pd.DataFrame(
+                conn.execute(query).all(),
+                columns=["segment_id", "model_version", "uncertainty", "relevance"],
+            )
