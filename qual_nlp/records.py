@@ -258,3 +258,15 @@ SEGMENT_COLUMNS: tuple[str, ...] = (
     "end",
     "text",
 )
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """One segment as the review queue shows it: text, context, suggestions, decisions."""
+
+    segment: dict[str, Any]  # a row of the segments DataFrame
+    previous: dict[str, Any] | None  # the turn before (same document), if any
+    next: dict[str, Any] | None
+    suggestions: tuple[dict[str, Any], ...]  # code, name, facet, score, model_version
+    decisions: tuple[dict[str, Any], ...]  # this coder's codings: code, status, memo
+    blind: bool = False  # the coder may not see suggestions (blind assignment)

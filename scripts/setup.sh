@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Create .venv and install qual_nlp with everything it needs (idempotent, offline models).
+# The CPU build of torch is installed first: a bare "torch" requirement would pull a
+# multi-GB CUDA build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON="${PYTHON:-$(command -v python3.11 || command -v python3)}"
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+# shellcheck disable=SC1091
+. .venv/bin/activate
+
+stamp=.venv/.qual_nlp-setup
+want="$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)"
+if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ] || ! python -c "import qual_nlp, torch, sentence_transformers" 2>/dev/null; then
+  python -m pip install --quiet --upgrade pip
+  python -m pip install --quiet "torch==2.13.0"
+  python -m pip install --quiet -e ".[dev]"
+  echo "$want" > "$stamp"
+fi
