@@ -430,7 +430,7 @@ class Store(CodingsMixin, QueueMixin):
             }
             conn.execute(update(t.codes).where(t.codes.c.codebook_id == cb_id).values(active=False))
             for pos, code in enumerate(codebook.codes):
-                values: dict[str, Any] = {
+                values = {
                     "codebook_id": cb_id,
                     "facet": code.facet,
                     "key": code.id,

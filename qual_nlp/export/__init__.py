@@ -1,0 +1,1 @@
+"""Export formats (REFI-QDA: :mod:`qual_nlp.export.refi`)."""

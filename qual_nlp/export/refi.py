@@ -1,0 +1,609 @@
+"""Write REFI-QDA projects (.qdpx) and codebooks (.qdc) that NVivo, ATLAS.ti, MAXQDA and
+QualCoder open.
+
+What goes where (QDA-XML 1.0, REFI-QDA 1.5):
+
+* facets → top-level ``Code`` with ``isCodable="false"``; codes nest beneath them,
+  with ``color`` as ``#RRGGBB`` (``#RGB`` is expanded, non-hex colors are left out);
+  ``Description`` holds the definition, ``Include:``/``Exclude:`` criteria and
+  ``Examples:``, then a last line ``qual_nlp:{json}`` with the code id (facet id
+  and exclusivity for facets) so our own import restores them;
+* documents → ``TextSource`` with ``plainTextPath="internal://<GUID>.txt"``; the text
+  is shipped as ``sources/<GUID>.txt`` (UTF-8, no BOM, exactly ``Document.text``);
+  ``imported_at`` becomes ``creationDateTime``, the case a ``SourceRef`` of its case;
+  ``source_type``, ``source_format`` and metadata become the source's
+  ``VariableValue``s;
+* codings → one ``PlainTextSelection`` per span and coder (positions are code
+  points, end exclusive, REFI-QDA 10.2; ``creatingUser`` is the coder, which is
+  where QualCoder looks) holding one ``Coding`` per code, with ``creatingUser`` and
+  ``creationDateTime`` (from ``created_at``); a coding with a status other than
+  accepted, a score, a model version or a memo gets a ``NoteRef`` to a ``Note``
+  whose text is the memo and whose ``Description`` carries status, score and
+  model version (QDA-XML has no confidence field);
+* coders → ``Users`` (a model coder such as ``model:minilm-lr@3`` is a user of its own);
+* rejected suggestions are not exported as codings (other programs would show them
+  as coded text); they travel, with coder roles, in one project ``Note``
+  ("qual_nlp data") that only our import reads;
+* cases → ``Case`` with ``VariableValue``s and ``SourceRef``s to their documents;
+  participants → one ``Case`` each (name = label, plus the case in brackets), with a
+  ``participant_role`` variable and a marker that restores the participant;
+* the codebook's name, version and description → a code ``Set`` listing its codes.
+
+GUIDs are uuid5 of the record's identity, so exporting twice gives the same GUIDs
+(and the same bytes). Code GUIDs depend only on the codebook, so a codebook shared
+by projects keeps its GUIDs in every export.
+
+>>> write_qdpx(snapshot, "study.qdpx")  # doctest: +SKIP
+>>> write_qdc(snapshot.codebook, "cm-implementation.qdc")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import tempfile
+import uuid
+import zipfile
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from qual_nlp import __version__
+from qual_nlp.errors import ExchangeError
+from qual_nlp.importers.refi import (
+    CODEBOOK_NS,
+    EXAMPLES,
+    EXCLUDE,
+    INCLUDE,
+    MARKER,
+    PROJECT_NS,
+    parse_code_description,
+)
+from qual_nlp.records import Code, Codebook, Coding, Document, ProjectSnapshot
+
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+_ROOT_NS = uuid.uuid5(uuid.NAMESPACE_URL, "https://qual-nlp.invalid/refi-qda")
+_SCHEMA_URL = {
+    PROJECT_NS: "http://schema.qdasoftware.org/versions/Project/v1.0/Project.xsd",
+    CODEBOOK_NS: "http://schema.qdasoftware.org/versions/Codebook/v1.0/Codebook.xsd",
+}
+_RGB = re.compile(r"^#([A-Fa-f0-9]{6}|[A-Fa-f0-9]{3})$")
+_DATETIME = re.compile(r"^-?\d{4,}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?$")
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def _x(text: str) -> str:
+    """Drop characters XML 1.0 cannot carry (control characters, lone surrogates)."""
+    return _NOT_XML.sub("", text)
+
+
+def _guid(namespace: uuid.UUID, identity: str) -> str:
+    return str(uuid.uuid5(namespace, identity)).upper()
+
+
+def _color(value: str | None) -> str | None:
+    """#RRGGBB (a #RGB shorthand is expanded); None for anything that is not a hex color."""
+    if not value or not _RGB.match(value):
+        return None
+    return value if len(value) == 7 else "#" + "".join(ch * 2 for ch in value[1:])
+
+
+def _datetime(value: str) -> str | None:
+    """An xsd:dateTime for an ISO 8601 string, or None if it has none."""
+    if not value:
+        return None
+    if _DATETIME.match(value):
+        return value
+    try:
+        return datetime.fromisoformat(value).isoformat()
+    except ValueError:
+        return None
+
+
+def _sub(
+    parent: etree._Element, ns: str, tag: str, text: str | None = None, /, **attrs: Any
+) -> Any:
+    el = etree.SubElement(parent, f"{{{ns}}}{tag}", {k: _x(str(v)) for k, v in attrs.items()})
+    if text is not None:
+        el.text = _x(text)
+    return el
+
+
+def with_marker(body: str, data: dict[str, Any]) -> str:
+    """Append ``qual_nlp:{json}`` as the last line of a description."""
+    line = MARKER + json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return f"{body}\n\n{line}" if body else line
+
+
+def render_code_description(
+    definition: str, inclusion: str, exclusion: str, examples: tuple[str, ...]
+) -> str:
+    """Lay out a code's definition, criteria and examples as one readable text."""
+    parts = [definition] if definition else []
+    if inclusion:
+        parts.append(INCLUDE + inclusion)
+    if exclusion:
+        parts.append(EXCLUDE + exclusion)
+    if examples:
+        parts.append(EXAMPLES + "".join(f"\n- {e}" for e in examples))
+    return "\n\n".join(parts)
+
+
+def _serialise(root: etree._Element) -> bytes:
+    body = etree.tostring(root, xml_declaration=False, encoding="UTF-8", pretty_print=True)
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body
+
+
+def _write_atomic(path: Path, write: Any) -> None:
+    """Write through a temporary file in the same folder, then rename over ``path``."""
+    path = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+    except OSError as exc:
+        raise ExchangeError(
+            f"{path}: cannot write here ({exc.strerror}). Choose an existing, writable folder"
+        ) from exc
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# --------------------------------------------------------------------------
+# Codebook
+# --------------------------------------------------------------------------
+
+
+def _code_description(code: Code) -> str:
+    body = render_code_description(code.definition, code.inclusion, code.exclusion, code.examples)
+    data: dict[str, Any] = {"code": code.id}
+    original = (code.definition, code.inclusion, code.exclusion, tuple(code.examples))
+    if parse_code_description(body) != original:
+        keys = ("definition", "inclusion", "exclusion", "examples")
+        data["fields"] = dict(zip(keys, [*original[:3], list(original[3])], strict=True))
+    return with_marker(body, data)
+
+
+def _codes(parent: etree._Element, ns: str, codebook: Codebook) -> dict[str, str]:
+    """Write facets and codes under ``parent`` (a <Codes>); return code path → GUID."""
+    space = uuid.uuid5(_ROOT_NS, f"codebook:{codebook.name}")
+    facet_ids = {f.id for f in codebook.facets}
+    ids = {c.id for c in codebook.codes}
+    if len(ids) < len(codebook.codes):
+        twice = sorted(i for i, n in Counter(c.id for c in codebook.codes).items() if n > 1)
+        raise ExchangeError(
+            f"codebook {codebook.name!r}: code ids {twice} occur more than once; "
+            "ids must be unique within a codebook. Rename the duplicates"
+        )
+    children: dict[tuple[str, str | None], list[Code]] = defaultdict(list)
+    for code in codebook.codes:
+        if code.facet not in facet_ids:
+            raise ExchangeError(
+                f"codebook {codebook.name!r}: code {code.id!r} belongs to facet {code.facet!r}, "
+                "which the codebook does not define. Add the facet or move the code"
+            )
+        if code.parent is not None and code.parent not in ids:
+            raise ExchangeError(
+                f"codebook {codebook.name!r}: code {code.id!r} has parent {code.parent!r}, "
+                "which is not a code of the codebook. Fix the parent id"
+            )
+        children[(code.facet, code.parent)].append(code)
+    paths: dict[str, str] = {}
+
+    def add(el: etree._Element, code: Code) -> None:
+        guid = _guid(space, f"code:{code.id}")
+        attrs = {"guid": guid, "name": code.name, "isCodable": "true"}
+        if color := _color(code.color):
+            attrs["color"] = color
+        node = _sub(el, ns, "Code", **attrs)
+        _sub(node, ns, "Description", _code_description(code))
+        paths[code.path] = guid
+        for child in children.get((code.facet, code.id), ()):
+            add(node, child)
+
+    for facet in codebook.facets:
+        guid = _guid(space, f"facet:{facet.id}")
+        node = _sub(parent, ns, "Code", guid=guid, name=facet.name, isCodable="false")
+        marker = {"facet": facet.id, "exclusive": facet.exclusive}
+        _sub(node, ns, "Description", with_marker(facet.description, marker))
+        for code in children.get((facet.id, None), ()):
+            add(node, code)
+    missing = {c.path for c in codebook.codes} - paths.keys()
+    if missing:
+        raise ExchangeError(
+            f"codebook {codebook.name!r}: codes {sorted(missing)} are unreachable from their "
+            "facet (a parent chain that loops or crosses facets). Fix the parent ids"
+        )
+    return paths
+
+
+def _codebook_set(
+    parent: etree._Element, ns: str, codebook: Codebook, guids: Iterable[str]
+) -> None:
+    space = uuid.uuid5(_ROOT_NS, f"codebook:{codebook.name}")
+    sets = _sub(parent, ns, "Sets")
+    marker = {"codebook": codebook.name, "version": codebook.version}
+    s = _sub(sets, ns, "Set", guid=_guid(space, "set:codebook"), name=codebook.name)
+    _sub(s, ns, "Description", with_marker(codebook.description, marker))
+    attr = "guid" if ns == CODEBOOK_NS else "targetGUID"  # the two schemas differ here
+    for guid in guids:
+        _sub(s, ns, "MemberCode", **{attr: guid})
+
+
+def codebook_xml(codebook: Codebook) -> bytes:
+    """The codebook as a QDA-XML codebook document (.qdc), UTF-8 with XML declaration.
+
+    >>> codebook_xml(codebook)[:38]  # doctest: +SKIP
+    b'<?xml version="1.0" encoding="UTF-8"?>'
+    """
+    ns = CODEBOOK_NS
+    root = etree.Element(f"{{{ns}}}CodeBook", nsmap={None: ns, "xsi": XSI})
+    root.set(f"{{{XSI}}}schemaLocation", f"{ns} {_SCHEMA_URL[ns]}")
+    root.set("origin", f"qual_nlp {__version__}")
+    if not codebook.facets:
+        raise ExchangeError(
+            f"codebook {codebook.name!r} has no facets; a .qdc needs at least one code. "
+            "Add a facet with codes first"
+        )
+    paths = _codes(_sub(root, ns, "Codes"), ns, codebook)
+    _codebook_set(root, ns, codebook, paths.values())
+    return _serialise(root)
+
+
+def write_qdc(codebook: Codebook, path: str | Path) -> None:
+    """Write ``codebook`` to ``path`` as a REFI-QDA codebook (.qdc).
+
+    >>> write_qdc(codebook, "cm-implementation.qdc")  # doctest: +SKIP
+    """
+    data = codebook_xml(codebook)
+    _write_atomic(Path(path), lambda tmp: tmp.write_bytes(data))
+
+
+# --------------------------------------------------------------------------
+# Variables
+# --------------------------------------------------------------------------
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "Boolean"
+    if isinstance(value, int):
+        return "Integer"
+    if isinstance(value, float) and math.isfinite(value):
+        return "Float"
+    if isinstance(value, datetime):
+        return "DateTime"
+    if isinstance(value, date):
+        return "Date"
+    if isinstance(value, str):
+        return "Text"
+    return "Json"
+
+
+class _Variables:
+    """Collect variable values, choose one type per variable name, write values."""
+
+    def __init__(self, space: uuid.UUID) -> None:
+        self.space = space
+        self.kinds: dict[str, set[str]] = defaultdict(set)
+
+    def see(self, values: dict[str, Any]) -> None:
+        for name, value in values.items():
+            if value is not None:
+                self.kinds[name].add(_kind(value))
+
+    def kind(self, name: str) -> str:
+        kinds = self.kinds[name]
+        return next(iter(kinds)) if len(kinds) == 1 else "Json"
+
+    def guid(self, name: str) -> str:
+        return _guid(self.space, f"variable:{name}")
+
+    def definitions(self, root: etree._Element) -> None:
+        if not self.kinds:
+            return
+        block = _sub(root, PROJECT_NS, "Variables")
+        for name in self.kinds:
+            kind = self.kind(name)
+            var = _sub(
+                block,
+                PROJECT_NS,
+                "Variable",
+                guid=self.guid(name),
+                name=name,
+                typeOfVariable="Text" if kind == "Json" else kind,
+            )
+            if kind == "Json":
+                note = "Values are JSON (mixed or structured types)."
+                _sub(var, PROJECT_NS, "Description", with_marker(note, {"json": True}))
+
+    def values(self, parent: etree._Element, values: dict[str, Any]) -> None:
+        for name, value in values.items():
+            if value is None:
+                continue
+            kind = self.kind(name)
+            vv = _sub(parent, PROJECT_NS, "VariableValue")
+            _sub(vv, PROJECT_NS, "VariableRef", targetGUID=self.guid(name))
+            if kind == "Json":
+                text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+            elif kind == "Boolean":
+                text = "true" if value else "false"
+            elif kind == "Float":
+                text = format(Decimal(repr(value)), "f")
+            elif kind in ("Date", "DateTime"):
+                text = value.isoformat()
+            else:
+                text = str(value)
+            _sub(vv, PROJECT_NS, "TextValue" if kind == "Json" else f"{kind}Value", text)
+
+
+# --------------------------------------------------------------------------
+# Project
+# --------------------------------------------------------------------------
+
+
+def _preview(text: str, limit: int = 60) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _check_span(coding: Coding, docs: dict[str, Document]) -> None:
+    doc = docs.get(coding.document)
+    if doc is None:
+        raise ExchangeError(
+            f"coding of {coding.code!r} by {coding.coder!r} names document "
+            f"{coding.document!r}, which the snapshot does not contain. Include the document"
+        )
+    if not 0 <= coding.start < coding.end <= len(doc.text):
+        raise ExchangeError(
+            f"coding of {coding.code!r} by {coding.coder!r} in {coding.document!r} spans "
+            f"{coding.start}..{coding.end}, outside the document's {len(doc.text)} characters "
+            "(or empty). Fix or drop the coding"
+        )
+
+
+def _document_values(doc: Document) -> dict[str, Any]:
+    return {"source_type": doc.source_type, "source_format": doc.source_format, **doc.metadata}
+
+
+class _ProjectWriter:
+    """Build project.qde for one snapshot, one QDA-XML block per method (schema order)."""
+
+    def __init__(self, snapshot: ProjectSnapshot) -> None:
+        self.snap = snapshot
+        self.space = uuid.uuid5(_ROOT_NS, f"project:{snapshot.name}")
+        docs = {d.name: d for d in snapshot.documents}
+        for coding in snapshot.codings:
+            _check_span(coding, docs)
+        names = [*(c.name for c in snapshot.coders), *(c.coder for c in snapshot.codings)]
+        self.users = {n: _guid(_ROOT_NS, f"user:{n}") for n in dict.fromkeys(names)}
+        self.sources = {d.name: _guid(self.space, f"document:{d.name}") for d in snapshot.documents}
+        self.paths: dict[str, str] = {}
+        self.variables = _Variables(self.space)
+        self.notes: list[tuple[str, str, str, str, str | None]] = []  # guid, name, desc, text, user
+        self.files: dict[str, str] = {}
+
+    def build(self) -> bytes:
+        snap, ns = self.snap, PROJECT_NS
+        root = etree.Element(f"{{{ns}}}Project", nsmap={None: ns, "xsi": XSI})
+        root.set(f"{{{XSI}}}schemaLocation", f"{ns} {_SCHEMA_URL[ns]}")
+        root.set("name", _x(snap.name))
+        root.set("origin", f"qual_nlp {__version__}")
+        if created := _datetime(snap.created_at):
+            root.set("creationDateTime", created)
+        if self.users:
+            block = _sub(root, ns, "Users")
+            for name, guid in self.users.items():
+                _sub(block, ns, "User", guid=guid, name=name)
+        if snap.codebook is not None and snap.codebook.facets:
+            self.paths = _codes(_sub(_sub(root, ns, "CodeBook"), ns, "Codes"), ns, snap.codebook)
+        for coding in snap.codings:
+            if coding.status != "rejected" and coding.code not in self.paths:
+                raise ExchangeError(
+                    f"coding in {coding.document!r} by {coding.coder!r} uses code "
+                    f"{coding.code!r}, which the snapshot's codebook does not define. "
+                    "Add the code or drop the coding"
+                )
+        self._cases(root)
+        self._sources(root)
+        self._notes(root)
+        if self.paths and snap.codebook is not None:
+            _codebook_set(root, ns, snap.codebook, self.paths.values())
+        _sub(root, ns, "NoteRef", targetGUID=self.notes[-1][0])
+        return _serialise(root)
+
+    def _cases(self, root: etree._Element) -> None:
+        snap, ns, variables = self.snap, PROJECT_NS, self.variables
+        names = [*(c.name for c in snap.cases), *(d.case for d in snap.documents if d.case)]
+        case_names = list(dict.fromkeys(names))
+        attributes = {c.name: c.attributes for c in snap.cases}
+        for name in case_names:
+            variables.see(attributes.get(name, {}))
+        for p in snap.participants:
+            variables.see({"participant_role": p.role})
+        for doc in snap.documents:
+            variables.see(_document_values(doc))
+        variables.definitions(root)
+        if not (case_names or snap.participants):
+            return
+        block = _sub(root, ns, "Cases")
+        for name in case_names:
+            case = _sub(block, ns, "Case", guid=_guid(self.space, f"case:{name}"), name=name)
+            variables.values(case, attributes.get(name, {}))
+            for doc in snap.documents:
+                if doc.case == name:
+                    _sub(case, ns, "SourceRef", targetGUID=self.sources[doc.name])
+        for p in snap.participants:
+            guid = _guid(self.space, f"participant:{p.case or ''}/{p.label}")
+            case = _sub(
+                block, ns, "Case", guid=guid, name=f"{p.label} ({p.case})" if p.case else p.label
+            )
+            info = {
+                "label": p.label,
+                "role": p.role,
+                "case": p.case,
+                "is_interviewer": p.is_interviewer,
+            }
+            about = f"Participant {p.label}" + (f", {p.role}" if p.role else "")
+            about += f", in case {p.case}." if p.case else "."
+            _sub(case, ns, "Description", with_marker(about, {"participant": info}))
+            variables.values(case, {"participant_role": p.role})
+
+    def _sources(self, root: etree._Element) -> None:
+        """One TextSource per document; one PlainTextSelection per span and coder.
+
+        A selection per coder (with ``creatingUser``) because some programs
+        (QualCoder) take the coder of a text coding from its selection.
+        """
+        ns = PROJECT_NS
+        groups: dict[str, dict[tuple[int, int, str], list[Coding]]] = defaultdict(
+            lambda: defaultdict(list)
+        )
+        for c in self.snap.codings:
+            if c.status != "rejected":
+                groups[c.document][(c.start, c.end, c.coder)].append(c)
+        if not self.snap.documents:
+            return
+        block = _sub(root, ns, "Sources")
+        seen: set[str] = set()
+        for doc in self.snap.documents:
+            guid = self.sources[doc.name]
+            self.files[f"{guid}.txt"] = doc.text
+            attrs = {"guid": guid, "name": doc.name, "plainTextPath": f"internal://{guid}.txt"}
+            if imported := _datetime(doc.imported_at):
+                attrs["creationDateTime"] = imported
+            source = _sub(block, ns, "TextSource", **attrs)
+            for (start, end, coder), group in sorted(groups[doc.name].items()):
+                sattrs = {
+                    "guid": _guid(self.space, f"selection:{doc.name}:{start}:{end}:{coder}"),
+                    "name": _preview(doc.text[start:end]),
+                    "startPosition": start,
+                    "endPosition": end,
+                    "creatingUser": self.users[coder],
+                }
+                times = sorted(t for c in group if (t := _datetime(c.created_at)))
+                if times:
+                    sattrs["creationDateTime"] = times[0]
+                sel = _sub(source, ns, "PlainTextSelection", **sattrs)
+                for coding in group:
+                    self._coding(sel, coding, seen)
+            self.variables.values(source, _document_values(doc))
+
+    def _coding(self, sel: etree._Element, coding: Coding, seen: set[str]) -> None:
+        ns = PROJECT_NS
+        c = coding
+        identity = f"coding:{c.document}:{c.start}:{c.end}:{c.code}:{c.coder}"
+        guid, n = _guid(self.space, identity), 1
+        while guid in seen:  # the same code twice on one span by one coder
+            n += 1
+            guid = _guid(self.space, f"{identity}:{n}")
+        seen.add(guid)
+        attrs = {"guid": guid, "creatingUser": self.users[c.coder]}
+        if when := _datetime(c.created_at):
+            attrs["creationDateTime"] = when
+        el = _sub(sel, ns, "Coding", **attrs)
+        _sub(el, ns, "CodeRef", targetGUID=self.paths[c.code])
+        if c.status != "accepted" or c.score is not None or c.model_version or c.memo:
+            note = _guid(self.space, f"note:{guid}")
+            _sub(el, ns, "NoteRef", targetGUID=note)
+            meta = {"status": c.status, "score": c.score, "model_version": c.model_version}
+            human = c.status + ("" if c.score is None else f", score {c.score:.2f}")
+            self.notes.append(
+                (note, f"{c.code} · {c.coder}", with_marker(human, meta), c.memo, c.coder)
+            )
+
+    def _notes(self, root: etree._Element) -> None:
+        """Coding notes, then the project note with coder roles and rejected suggestions."""
+        data = {
+            "project_data": 1,
+            "coders": {c.name: c.role for c in self.snap.coders},
+            "rejected": [_rejected(c) for c in self.snap.codings if c.status == "rejected"],
+        }
+        about = "Coder roles and rejected suggestions, kept for re-import into qual_nlp."
+        self.notes.append(
+            (
+                _guid(self.space, "note:project-data"),
+                "qual_nlp data",
+                with_marker(about, {"project_data": 1}),
+                json.dumps(data, ensure_ascii=False, indent=1),
+                None,
+            )
+        )
+        block = _sub(root, PROJECT_NS, "Notes")
+        for guid, name, description, text, user in self.notes:
+            attrs = {
+                "guid": guid,
+                "name": name,
+                **({"creatingUser": self.users[user]} if user else {}),
+            }
+            note = _sub(block, PROJECT_NS, "Note", **attrs)
+            _sub(note, PROJECT_NS, "Description", description)
+            _sub(note, PROJECT_NS, "PlainTextContent", text)
+
+
+def _build_project(snapshot: ProjectSnapshot) -> tuple[bytes, dict[str, str]]:
+    """The project.qde bytes and the source files (name in sources/ → text)."""
+    writer = _ProjectWriter(snapshot)
+    return writer.build(), writer.files
+
+
+def _rejected(c: Coding) -> dict[str, Any]:
+    return {
+        "document": c.document,
+        "start": c.start,
+        "end": c.end,
+        "code": c.code,
+        "coder": c.coder,
+        "score": c.score,
+        "model_version": c.model_version,
+        "memo": c.memo,
+        "created_at": c.created_at,
+    }
+
+
+def project_xml(snapshot: ProjectSnapshot) -> bytes:
+    """The snapshot as a QDA-XML project document (the archive's project.qde).
+
+    >>> project_xml(snapshot).startswith(b"<?xml")  # doctest: +SKIP
+    True
+    """
+    return _build_project(snapshot)[0]
+
+
+def write_qdpx(snapshot: ProjectSnapshot, path: str | Path) -> None:
+    """Write ``snapshot`` to ``path`` as a REFI-QDA project (.qdpx).
+
+    The same snapshot always gives the same bytes (stable GUIDs, fixed zip times).
+
+    >>> write_qdpx(snapshot, "study.qdpx")  # doctest: +SKIP
+    """
+    xml, files = _build_project(snapshot)
+
+    def entry(name: str) -> zipfile.ZipInfo:
+        info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        info.create_system = 3
+        info.external_attr = 0o644 << 16
+        return info
+
+    def write(tmp: Path) -> None:
+        with zipfile.ZipFile(tmp, "w") as zf:
+            zf.writestr(entry("project.qde"), xml)
+            for name, text in files.items():
+                zf.writestr(entry(f"sources/{name}"), text.encode("utf-8"))
+
+    _write_atomic(Path(path), write)
+
+
+__all__ = ["codebook_xml", "project_xml", "write_qdc", "write_qdpx"]

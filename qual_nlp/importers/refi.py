@@ -1,0 +1,710 @@
+"""Read REFI-QDA projects (.qdpx) and codebooks (.qdc) into plain records.
+
+The file is treated as untrusted: no DTD, no entity expansion, no network, zip
+entries may not escape the archive, and size limits (:class:`ZipLimits`) refuse
+zip bombs before anything is decompressed. Every refusal is an
+:class:`~qual_nlp.errors.ExchangeError` naming the file, the problem and the fix.
+
+Mapping (QDA-XML → qual_nlp):
+
+* top-level codes → facets (multi-label unless our own marker says exclusive);
+  nested codes → codes, with ``parent`` for deeper levels; a top-level leaf code
+  without our marker goes to a facet ``codes``; a top-level code that carries
+  codings itself also becomes a code of its facet (same id);
+* ``Users`` → coders; ``Coding/@creatingUser`` → the coding's coder;
+* ``PlainTextSelection`` start/end (Unicode code points, end exclusive, as the
+  standard's section 10.2 and ATLAS.ti's exports count) → ``start``/``end``;
+  CRLF sources are normalised to LF and offsets remapped (a CRLF counts two
+  characters, except in files whose ``origin`` is ATLAS.ti, which counts one);
+* named ``Case`` → case with attributes from ``VariableValue``; its ``SourceRef``
+  → ``Document.case``; a nameless case with one ``SourceRef`` (MAXQDA's way of
+  storing document variables) and ``TextSource`` variables → document metadata;
+* descriptions, notes and one project note that end in a ``qual_nlp:{json}``
+  line (written by :mod:`qual_nlp.export.refi`) restore code ids, facet
+  exclusivity, coding status/score/model version, coder roles, participants and
+  rejected suggestions.
+
+Sets of sources become ``Document.metadata["sets"]``. Elements without a place
+in qual_nlp (pictures, audio/video, PDF area selections, sets of codes or notes,
+links, graphs) are skipped with one :class:`RefiImportWarning` that lists them,
+as the standard's section 7 asks.
+
+>>> snapshot = read_qdpx("study.qdpx")  # doctest: +SKIP
+>>> codebook = read_qdc("codebook.qdc")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import warnings
+import zipfile
+from bisect import bisect_left
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from qual_nlp.importers.safe_archive import (
+    DEFAULT_LIMITS,
+    ZipLimits,
+    _Archive,
+    _check_archive,
+    _error,
+    parse_xml,
+)
+from qual_nlp.records import (
+    Case,
+    Code,
+    Codebook,
+    Coder,
+    Coding,
+    Document,
+    Facet,
+    Participant,
+    ProjectSnapshot,
+)
+
+PROJECT_NS = "urn:QDA-XML:project:1.0"
+CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
+#: Prefix of the machine-readable last line of descriptions we write.
+MARKER = "qual_nlp:"
+#: Headings of the code description layout (see :func:`parse_code_description`).
+INCLUDE, EXCLUDE, EXAMPLES = "Include: ", "Exclude: ", "Examples:"
+FALLBACK_FACET = "codes"
+
+
+class RefiImportWarning(UserWarning):
+    """Part of a REFI-QDA file was skipped (unsupported element or unreadable source)."""
+
+
+# --------------------------------------------------------------------------
+# Markers and description layout (the writer imports these)
+# --------------------------------------------------------------------------
+
+
+def split_marker(text: str | None) -> tuple[str, dict[str, Any] | None]:
+    """Split a description into its human text and our marker data (if any)."""
+    if not text:
+        return "", None
+    full = text.rstrip()
+    head, _, last = full.rpartition("\n")
+    if not last.startswith(MARKER):
+        return text, None
+    try:
+        data = json.loads(last[len(MARKER) :])
+    except ValueError:
+        return text, None
+    if not isinstance(data, dict):
+        return text, None
+    return (head[:-1] if head.endswith("\n") else head), data
+
+
+def parse_code_description(body: str) -> tuple[str, str, str, tuple[str, ...]]:
+    """Definition, inclusion, exclusion and examples of a code description we wrote.
+
+    The layout: the definition, then paragraphs ``Include: …`` and ``Exclude: …``,
+    then ``Examples:`` with one ``- example`` line each.
+    """
+    sections: dict[str, list[str]] = {"def": [], "inc": [], "exc": [], "ex": []}
+    current = "def"
+    for para in body.split("\n\n") if body else []:
+        if para.startswith(INCLUDE):
+            current, para = "inc", para[len(INCLUDE) :]
+        elif para.startswith(EXCLUDE):
+            current, para = "exc", para[len(EXCLUDE) :]
+        elif para.startswith(EXAMPLES + "\n- ") or para == EXAMPLES:
+            current, para = "ex", para[len(EXAMPLES) :]
+        sections[current].append(para)
+    examples = "\n\n".join(sections["ex"])
+    items = tuple(examples[3:].split("\n- ")) if examples.startswith("\n- ") else ()
+    return (
+        "\n\n".join(sections["def"]),
+        "\n\n".join(sections["inc"]),
+        "\n\n".join(sections["exc"]),
+        items,
+    )
+
+
+# --------------------------------------------------------------------------
+# Codebook
+# --------------------------------------------------------------------------
+
+
+def guid_key(value: str | None) -> str:
+    """Normalise a GUID for lookups: no braces, upper case."""
+    return (value or "").strip().strip("{}").upper()
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"\W+", "_", name.strip().lower()).strip("_") or "code"
+
+
+def _unique(base: str, taken: set[str]) -> str:
+    candidate, n = base, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{base}_{n}"
+    taken.add(candidate)
+    return candidate
+
+
+@dataclass
+class _CodebookBuilder:
+    """Turn a <Codes> tree into facets and codes; remembers GUID → code path."""
+
+    ns: str
+    facets: list[Facet] = field(default_factory=list)
+    codes: list[Code] = field(default_factory=list)
+    paths: dict[str, str] = field(default_factory=dict)  # code GUID → "facet/code"
+    facet_of_top: dict[str, tuple[str, str]] = field(default_factory=dict)  # GUID → (facet, name)
+    facet_ids: set[str] = field(default_factory=set)
+    code_ids: set[str] = field(default_factory=set)
+
+    def _q(self, name: str) -> str:
+        return f"{{{self.ns}}}{name}"
+
+    def _desc(self, el: etree._Element) -> str:
+        d = el.find(self._q("Description"))
+        return d.text or "" if d is not None else ""
+
+    def build(self, codes_el: etree._Element | None) -> None:
+        if codes_el is None:
+            return
+        for top in codes_el.iterfind(self._q("Code")):
+            body, marker = split_marker(self._desc(top))
+            children = top.findall(self._q("Code"))
+            name = top.get("name") or "Unnamed"
+            if (marker and "facet" in marker) or (children and not (marker and "code" in marker)):
+                fid = _unique(str((marker or {}).get("facet") or _slug(name)), self.facet_ids)
+                exclusive = bool((marker or {}).get("exclusive", False))
+                self.facets.append(Facet(fid, name, exclusive, body))
+                self.facet_of_top[guid_key(top.get("guid"))] = (fid, name)
+                for child in children:
+                    self._code(child, fid, None)
+            else:
+                self._ensure_fallback()
+                self._code(top, FALLBACK_FACET, None)
+
+    def _ensure_fallback(self) -> None:
+        if FALLBACK_FACET not in self.facet_ids:
+            self.facet_ids.add(FALLBACK_FACET)
+            self.facets.append(Facet(FALLBACK_FACET, "Codes", False, ""))
+
+    def _code(self, el: etree._Element, facet: str, parent: str | None) -> None:
+        body, marker = split_marker(self._desc(el))
+        name = el.get("name") or "Unnamed"
+        if marker and "code" in marker:
+            cid = _unique(str(marker["code"]), self.code_ids)
+            fields = marker.get("fields")
+            if isinstance(fields, dict):
+                definition = str(fields.get("definition", ""))
+                inclusion = str(fields.get("inclusion", ""))
+                exclusion = str(fields.get("exclusion", ""))
+                examples = tuple(str(e) for e in fields.get("examples", ()))
+            else:
+                definition, inclusion, exclusion, examples = parse_code_description(body)
+        else:
+            cid = _unique(_slug(name), self.code_ids)
+            definition, inclusion, exclusion, examples = body, "", "", ()
+        color = el.get("color")
+        self.codes.append(
+            Code(cid, facet, name, parent, definition, inclusion, exclusion, examples, color)
+        )
+        self.paths[guid_key(el.get("guid"))] = f"{facet}/{cid}"
+        for child in el.iterfind(self._q("Code")):
+            self._code(child, facet, cid)
+
+    def path_for(self, guid: str) -> str | None:
+        """Code path of a GUID; a coded top-level code becomes a code of its own facet."""
+        key = guid_key(guid)
+        if key in self.paths:
+            return self.paths[key]
+        if key in self.facet_of_top:
+            fid, name = self.facet_of_top[key]
+            cid = _unique(fid, self.code_ids)
+            self.codes.append(Code(cid, fid, name))
+            self.paths[key] = f"{fid}/{cid}"
+            return self.paths[key]
+        return None
+
+    def codebook(self, sets_el: etree._Element | None, default_name: str) -> Codebook:
+        name, version, description = default_name, "1", ""
+        if sets_el is not None:
+            for s in sets_el.iterfind(self._q("Set")):
+                body, marker = split_marker(self._desc(s))
+                if marker and "codebook" in marker:
+                    name = s.get("name") or default_name
+                    version, description = str(marker.get("version", "1")), body
+                    break
+        return Codebook(name, tuple(self.facets), tuple(self.codes), version, description)
+
+
+# --------------------------------------------------------------------------
+# Project
+# --------------------------------------------------------------------------
+
+
+def normalise_text(text: str) -> tuple[str, list[int]]:
+    """LF line ends and no BOM; returns the text and the removed positions (for offsets)."""
+    text = text.removeprefix("\ufeff")
+    if "\r" not in text:
+        return text, []
+    removed = [m.start() for m in re.finditer("\r\n", text)]
+    return text.replace("\r\n", "\n").replace("\r", "\n"), removed
+
+
+def _value(el: etree._Element, var: tuple[str, str, bool]) -> Any:
+    kind = etree.QName(el).localname
+    raw = el.text or ""
+    if kind == "TextValue":
+        return json.loads(raw) if var[2] else raw
+    if kind == "BooleanValue":
+        return raw.strip() in ("true", "1")
+    if kind == "IntegerValue":
+        return int(raw)
+    if kind == "FloatValue":
+        return float(raw)
+    return raw.strip()  # DateValue / DateTimeValue stay ISO strings
+
+
+class _ProjectReader:
+    """Map one parsed project.qde (and its archive) onto a ProjectSnapshot."""
+
+    def __init__(self, path: Path, root: etree._Element, archive: _Archive) -> None:
+        self.path, self.root, self.archive = path, root, archive
+        self.skipped: Counter[str] = Counter()
+        self.doc_names: set[str] = set()
+        self.crlf_is_one = "ATLAS.TI" in (root.get("origin") or "").upper()
+        self.used_notes: set[str] = set()
+
+    def q(self, name: str) -> str:
+        return f"{{{PROJECT_NS}}}{name}"
+
+    def _text_of(self, el: etree._Element, child: str) -> str | None:
+        found = el.find(self.q(child))
+        return None if found is None else found.text or ""
+
+    def read(self) -> ProjectSnapshot:
+        root, q = self.root, self.q
+        self.users = {
+            guid_key(u.get("guid")): u.get("name") or u.get("id") or guid_key(u.get("guid"))
+            for u in root.iterfind(f"{q('Users')}/{q('User')}")
+        }
+        self.notes = {
+            guid_key(n.get("guid")): n for n in root.iterfind(f"{q('Notes')}/{q('Note')}")
+        }
+        data = self._project_data()
+        self.variables = {
+            guid_key(v.get("guid")): (
+                v.get("name") or "variable",
+                v.get("typeOfVariable") or "Text",
+                bool((split_marker(self._text_of(v, "Description"))[1] or {}).get("json")),
+            )
+            for v in root.iterfind(f"{q('Variables')}/{q('Variable')}")
+        }
+        self.builder = _CodebookBuilder(PROJECT_NS)
+        self.builder.build(root.find(f"{q('CodeBook')}/{q('Codes')}"))
+        cases, participants = self._cases()
+        self.doc_sets: dict[str, list[str]] = {}
+        for s in root.iterfind(f"{q('Sets')}/{q('Set')}"):
+            members = [guid_key(m.get("targetGUID")) for m in s.iterfind(q("MemberSource"))]
+            for member in members:
+                self.doc_sets.setdefault(member, []).append(s.get("name") or "")
+            marker = split_marker(self._text_of(s, "Description"))[1] or {}
+            if not members and "codebook" not in marker:
+                self.skipped["sets of codes or notes"] += 1
+        documents: list[Document] = []
+        codings: list[Coding] = []
+        for el in root.iterfind(f"{q('Sources')}/*"):
+            tag = etree.QName(el).localname
+            if tag == "TextSource":
+                self._source(el, el, documents, codings)
+            elif tag == "PDFSource" and el.find(q("Representation")) is not None:
+                self._source(el, el.find(q("Representation")), documents, codings)
+                self.skipped["PDF area selections"] += len(el.findall(q("PDFSelection")))
+            else:
+                self.skipped[f"{tag} elements"] += 1
+        codings.extend(self._rejected(data.get("rejected", ()), documents))
+        roles = data.get("coders", {}) if isinstance(data.get("coders"), dict) else {}
+        names = list(dict.fromkeys([*self.users.values(), *(c.coder for c in codings)]))
+        coders = tuple(
+            Coder(n, str(roles.get(n) or ("model" if n.startswith("model:") else "analyst")))
+            for n in names
+        )
+        name = root.get("name") or self.path.stem
+        codebook = (
+            self.builder.codebook(root.find(q("Sets")), name) if self.builder.facets else None
+        )
+        self.skipped["notes not attached to a coding"] += len(self.notes.keys() - self.used_notes)
+        for tag in ("Links", "Graphs"):
+            self.skipped[f"{tag} entries"] += len(root.findall(f"{q(tag)}/*"))
+        if +self.skipped:
+            listed = ", ".join(f"{n} {what}" for what, n in sorted(self.skipped.items()) if n)
+            warnings.warn(
+                f"{self.path}: skipped what qual_nlp cannot hold: {listed}",
+                RefiImportWarning,
+                stacklevel=3,
+            )
+        return ProjectSnapshot(
+            name=name,
+            cases=tuple(cases),
+            participants=tuple(participants),
+            documents=tuple(documents),
+            codebook=codebook,
+            coders=coders,
+            codings=tuple(codings),
+            created_at=root.get("creationDateTime") or "",
+        )
+
+    def _note_text(self, note: etree._Element) -> str:
+        inline = self._text_of(note, "PlainTextContent")
+        if inline is not None:
+            return inline
+        data = self._internal(note.get("plainTextPath"), f"note {note.get('name')!r}")
+        return data.decode("utf-8", errors="replace").removeprefix("\ufeff") if data else ""
+
+    def _project_data(self) -> dict[str, Any]:
+        for ref in self.root.iterfind(self.q("NoteRef")):
+            note = self.notes.get(guid_key(ref.get("targetGUID")))
+            if note is None:
+                continue
+            if "project_data" in (split_marker(self._text_of(note, "Description"))[1] or {}):
+                self.used_notes.add(guid_key(ref.get("targetGUID")))
+                try:
+                    data = json.loads(self._note_text(note))
+                except ValueError:
+                    warnings.warn(
+                        f"{self.path}: the qual_nlp project note is not valid JSON; coder roles "
+                        "and rejected suggestions were not restored",
+                        RefiImportWarning,
+                        stacklevel=4,
+                    )
+                    return {}
+                return data if isinstance(data, dict) else {}
+        return {}
+
+    def _values(self, el: etree._Element) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for vv in el.iterfind(self.q("VariableValue")):
+            ref = vv.find(self.q("VariableRef"))
+            var = self.variables.get(guid_key(ref.get("targetGUID") if ref is not None else ""))
+            values = [c for c in vv if c is not ref and isinstance(c.tag, str)]
+            if var is None or not values:
+                self.skipped["variable values without a variable"] += 1
+                continue
+            try:
+                out[var[0]] = _value(values[0], var)
+            except ValueError as exc:
+                raise _error(
+                    self.path,
+                    f"variable {var[0]!r} has the unreadable value {values[0].text!r} ({exc})",
+                    "Fix the value in the exporting program and re-export",
+                ) from exc
+        return out
+
+    def _cases(self) -> tuple[list[Case], list[Participant]]:
+        cases: list[Case] = []
+        participants: list[Participant] = []
+        self.doc_case: dict[str, str] = {}
+        self.doc_vars: dict[str, dict[str, Any]] = {}
+        taken: set[str] = set()
+        for el in self.root.iterfind(f"{self.q('Cases')}/{self.q('Case')}"):
+            marker = split_marker(self._text_of(el, "Description"))[1] or {}
+            values = self._values(el)
+            refs = [guid_key(r.get("targetGUID")) for r in el.iterfind(self.q("SourceRef"))]
+            if isinstance(marker.get("participant"), dict):
+                p = marker["participant"]
+                participants.append(
+                    Participant(
+                        str(p.get("label", el.get("name") or "")),
+                        p.get("role"),
+                        p.get("case"),
+                        bool(p.get("is_interviewer", False)),
+                    )
+                )
+            elif el.get("name") is None and len(refs) == 1:
+                self.doc_vars.setdefault(refs[0], {}).update(values)
+            else:
+                name = el.get("name") or guid_key(el.get("guid"))
+                if name in taken:
+                    name = _unique(name, taken)
+                taken.add(name)
+                cases.append(Case(name, values))
+                for ref in refs:
+                    if ref in self.doc_case:
+                        self.skipped["memberships of a source in a second case"] += 1
+                    else:
+                        self.doc_case[ref] = name
+        return cases, participants
+
+    def _internal(self, ref: str | None, what: str) -> bytes | None:
+        if not ref:
+            return None
+        if not ref.startswith("internal://"):
+            self.skipped["external files (not read from outside the archive)"] += 1
+            return None
+        name = ref[len("internal://") :]
+        if not name or "/" in name or "\\" in name or name in (".", ".."):
+            raise _error(
+                self.path,
+                f"{what} names the path {ref!r}, which is not a file in sources/",
+                "Internal paths are internal://<file name> (REFI-QDA 8.3); re-export the project",
+            )
+        info = self.archive.find(f"sources/{name}")
+        if info is None:
+            raise _error(
+                self.path,
+                f"{what} points to {ref!r} but sources/{name} is not in the archive",
+                "Re-export the project with its sources included",
+            )
+        return self.archive.read(info)
+
+    def _source_text(self, el: etree._Element, name: str) -> str | None:
+        what = f"source {name!r}"
+        data = self._internal(el.get("plainTextPath"), what)
+        if data is None:
+            inline = self._text_of(el, "PlainTextContent")
+            if inline is not None:
+                return inline
+            rich = el.get("richTextPath") or ""
+            companion = re.sub(r"\.[^./]+$", ".txt", rich)
+            if rich.startswith("internal://") and companion != rich:
+                info = self.archive.find("sources/" + companion[len("internal://") :])
+                data = self.archive.read(info) if info is not None else None
+        if data is None:
+            warnings.warn(
+                f"{self.path}: {what} has no plain-text representation (plainTextPath or "
+                "PlainTextContent); skipped it. Export it with its text from the other program",
+                RefiImportWarning,
+                stacklevel=5,
+            )
+            return None
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _error(
+                self.path,
+                f"the text of {what} is not UTF-8 ({exc})",
+                "REFI-QDA plain-text sources are UTF-8 (9.1.2); re-export the project",
+            ) from exc
+
+    def _source(
+        self, el: etree._Element, text_el: etree._Element, docs: list[Document], out: list[Coding]
+    ) -> None:
+        guid = guid_key(el.get("guid"))
+        name = el.get("name") or text_el.get("name") or guid
+        raw = self._source_text(text_el, name)
+        if raw is None:
+            return
+        text, removed = normalise_text(raw)
+        raw_len = len(raw.removeprefix("\ufeff"))
+        if self.crlf_is_one:  # ATLAS.ti ships CRLF files but counts a line end as one character
+            removed, raw_len = [], len(text)
+        if name in self.doc_names:
+            name = _unique(name, self.doc_names)
+        self.doc_names.add(name)
+        meta = {**self.doc_vars.get(guid, {}), **self._values(el)}
+        source_type = str(meta.pop("source_type", "other"))
+        source_format = str(meta.pop("source_format", "qdpx"))
+        description = self._text_of(el, "Description")
+        if description:
+            meta.setdefault("description", description)
+        if guid in self.doc_sets:
+            meta.setdefault("sets", self.doc_sets[guid])
+        docs.append(
+            Document(
+                name=name,
+                text=text,
+                source_type=source_type,
+                case=self.doc_case.get(guid),
+                sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+                source_format=source_format,
+                imported_at=el.get("creationDateTime") or "",
+                metadata=meta,
+            )
+        )
+
+        def shift(o: int) -> int:
+            return o - bisect_left(removed, o)
+
+        for sel in text_el.iterfind(self.q("PlainTextSelection")):
+            try:
+                start, end = int(sel.get("startPosition", "")), int(sel.get("endPosition", ""))
+            except ValueError as exc:
+                raise _error(
+                    self.path,
+                    f"selection {sel.get('guid')} in source {name!r} has non-integer positions",
+                    "Re-export the project",
+                ) from exc
+            if not 0 <= start <= end <= raw_len:
+                raise _error(
+                    self.path,
+                    f"selection {sel.get('guid')} in source {name!r} spans {start}..{end}, "
+                    f"outside the source text of {raw_len} characters",
+                    "The shipped text does not match the selections; positions count Unicode "
+                    "code points from 0 (REFI-QDA 10.2). Re-export the project",
+                )
+            if start == end:
+                self.skipped["empty selections"] += 1
+                continue
+            memo = self._text_of(sel, "Description") or ""
+            for c in sel.iterfind(self.q("Coding")):
+                self._coding(c, name, shift(start), shift(end), memo, (sel, el), out)
+        for c in text_el.iterfind(self.q("Coding")):
+            self._coding(c, name, 0, len(text), "", (el,), out)
+
+    def _coding(
+        self,
+        el: etree._Element,
+        doc: str,
+        start: int,
+        end: int,
+        memo: str,
+        holders: tuple[etree._Element, ...],
+        out: list[Coding],
+    ) -> None:
+        ref = el.find(self.q("CodeRef"))
+        path = self.builder.path_for(ref.get("targetGUID", "")) if ref is not None else None
+        if path is None:
+            self.skipped["codings of codes missing from the codebook"] += 1
+            return
+        owners = (el, *holders)
+        user = next((h.get("creatingUser") for h in owners if h.get("creatingUser")), None)
+        user = user or self.root.get("creatingUserGUID")
+        coder = self.users.get(guid_key(user), f"user {guid_key(user)}") if user else "unknown"
+        status, score, model_version = "accepted", None, None
+        memos: list[str] = []
+        for nref in el.iterfind(self.q("NoteRef")):
+            note = self.notes.get(guid_key(nref.get("targetGUID")))
+            if note is None:
+                continue
+            self.used_notes.add(guid_key(nref.get("targetGUID")))
+            body, marker = split_marker(self._text_of(note, "Description"))
+            if marker and "status" in marker:
+                status = str(marker["status"])
+                score = None if marker.get("score") is None else float(marker["score"])
+                model_version = marker.get("model_version")
+            elif body:
+                memos.append(body)
+            memos.append(self._note_text(note))
+        text = "\n\n".join(m for m in memos if m) if memos else memo
+        out.append(
+            Coding(
+                document=doc,
+                start=start,
+                end=end,
+                code=path,
+                coder=coder,
+                status=status,
+                score=score,
+                model_version=model_version,
+                memo=text,
+                created_at=el.get("creationDateTime") or "",
+            )
+        )
+
+    def _rejected(self, items: Any, docs: list[Document]) -> list[Coding]:
+        lengths = {d.name: len(d.text) for d in docs}
+        out: list[Coding] = []
+        for item in items if isinstance(items, list) else ():
+            try:
+                coding = Coding(
+                    document=str(item["document"]),
+                    start=int(item["start"]),
+                    end=int(item["end"]),
+                    code=str(item["code"]),
+                    coder=str(item["coder"]),
+                    status="rejected",
+                    score=None if item.get("score") is None else float(item["score"]),
+                    model_version=item.get("model_version"),
+                    memo=str(item.get("memo", "")),
+                    created_at=str(item.get("created_at", "")),
+                )
+            except (KeyError, TypeError, ValueError):
+                self.skipped["unreadable rejected suggestions"] += 1
+                continue
+            if not 0 <= coding.start < coding.end <= lengths.get(coding.document, -1):
+                self.skipped["rejected suggestions outside their document"] += 1
+                continue
+            out.append(coding)
+        return out
+
+
+def read_qdc(path: str | Path, *, limits: ZipLimits = DEFAULT_LIMITS) -> Codebook:
+    """Read a REFI-QDA codebook (.qdc) into a :class:`~qual_nlp.records.Codebook`.
+
+    >>> read_qdc("cm-implementation.qdc").facets[0].id  # doctest: +SKIP
+    'valence'
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise _error(path, "no such file", "Check the path")
+    size = path.stat().st_size
+    if size > limits.max_entry_bytes:
+        raise _error(
+            path,
+            f"the file is {size} bytes, above the limit of {limits.max_entry_bytes}",
+            "If the file is genuine, raise ZipLimits(max_entry_bytes=...)",
+        )
+    data = path.read_bytes()
+    if data.startswith(b"PK\x03\x04"):
+        raise _error(
+            path, "this is a zip archive, not a codebook", "Read .qdpx projects with read_qdpx"
+        )
+    root = parse_xml(data, str(path), CODEBOOK_NS, "CodeBook")
+    builder = _CodebookBuilder(CODEBOOK_NS)
+    builder.build(root.find(f"{{{CODEBOOK_NS}}}Codes"))
+    return builder.codebook(root.find(f"{{{CODEBOOK_NS}}}Sets"), path.stem)
+
+
+def read_qdpx(path: str | Path, *, limits: ZipLimits = DEFAULT_LIMITS) -> ProjectSnapshot:
+    """Read a REFI-QDA project (.qdpx) into a :class:`~qual_nlp.records.ProjectSnapshot`.
+
+    >>> snap = read_qdpx("study.qdpx")  # doctest: +SKIP
+    >>> len(snap.documents), len(snap.codings)  # doctest: +SKIP
+    (10, 4312)
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise _error(path, "no such file", "Check the path")
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise _error(
+            path,
+            "not a zip archive",
+            "A .qdpx project is a zip of project.qde and sources/; "
+            "for a .qdc codebook use read_qdc",
+        ) from exc
+    with zf:
+        _check_archive(path, zf, limits)
+        archive = _Archive(path, zf, limits)
+        qde = archive.find("project.qde")
+        if qde is None:
+            roots = [
+                i
+                for i in zf.infolist()
+                if "/" not in i.filename and i.filename.lower().endswith(".qde")
+            ]
+            qde = roots[0] if len(roots) == 1 else None
+        if qde is None:
+            raise _error(
+                path,
+                "the archive has no project.qde",
+                "A .qdpx must hold project.qde at its top level (REFI-QDA 8.1); re-export the project",
+            )
+        root = parse_xml(archive.read(qde), f"{path} (project.qde)", PROJECT_NS, "Project")
+        return _ProjectReader(path, root, archive).read()
+
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "RefiImportWarning",
+    "ZipLimits",
+    "read_qdc",
+    "read_qdpx",
+]
