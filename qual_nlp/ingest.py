@@ -254,3 +254,75 @@ def interviewers(plan: ImportPlan) -> set[str]:
 
 def with_warnings(outcome: ImportOutcome, plan: ImportPlan) -> ImportOutcome:
     return replace(outcome, warnings=tuple(plan.parsed.warnings))
+
+
+@dataclass(frozen=True)
+class QuoteCoding:
+    """A coding given by quoting the coded passage (the codings CSV format)."""
+
+    document: str
+    quote: str
+    code: str
+    coder: str
+    role: str = "analyst"
+    memo: str = ""
+
+
+CODINGS_COLUMNS = ("document", "quote", "code", "coder")
+
+
+def read_codings_csv(path: str | Path) -> list[QuoteCoding]:
+    """Read a codings CSV: ``document,quote,code,coder[,role][,memo]``.
+
+    ``quote`` is a passage copied from the document (whitespace may differ);
+    ``code`` a code path such as ``valence/barrier``.
+    """
+    path = Path(path)
+    text = path.read_bytes().decode("utf-8-sig")
+    reader = csv.DictReader(text.splitlines(keepends=False))
+    missing = [c for c in CODINGS_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise ImportFileError(
+            str(path),
+            f"the codings CSV lacks the columns {missing}",
+            "Give it a header row: document,quote,code,coder,role,memo",
+        )
+    out = []
+    for number, row in enumerate(reader, start=2):
+        values = {k: (row.get(k) or "").strip() for k in (*CODINGS_COLUMNS, "role", "memo")}
+        if not all(values[k] for k in CODINGS_COLUMNS):
+            raise ImportFileError(
+                str(path),
+                f"line {number} has an empty document, quote, code or coder",
+                "Fill it in",
+            )
+        out.append(
+            QuoteCoding(
+                values["document"],
+                values["quote"],
+                values["code"],
+                values["coder"],
+                values["role"] or "analyst",
+                values["memo"],
+            )
+        )
+    return out
+
+
+def locate_quote(text: str, quote: str) -> tuple[int, int] | None:
+    """Character span of ``quote`` in ``text``, tolerant of differing white space.
+
+    >>> locate_quote("She said:  I feel\\nsupported. Yes.", "I feel supported.")
+    (11, 28)
+    """
+    import re
+
+    found = text.find(quote)
+    if found >= 0:
+        return found, found + len(quote)
+    words = quote.split()
+    if not words:
+        return None
+    pattern = r"\s+".join(re.escape(w) for w in words)
+    match = re.search(pattern, text)
+    return (match.start(), match.end()) if match else None

@@ -66,7 +66,14 @@ class Project:
         """Use a built-in codebook name, a YAML file, or a Codebook record."""
         from qual_nlp.codebook import load_codebook
 
-        record = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
+        if isinstance(codebook, Codebook):
+            record = codebook
+        elif str(codebook).lower().endswith(".qdc"):
+            from qual_nlp.importers.refi import read_qdc
+
+            record = read_qdc(codebook)
+        else:
+            record = load_codebook(codebook)
         self.store.save_codebook(record, actor=actor)
         return record
 
@@ -107,7 +114,7 @@ class Project:
                 f"source type {source_type!r} is not one of {ingest.SOURCE_TYPES}",
                 "Use one of those with --source-type",
             )
-        files = list(ingest.expand_paths(paths, importers.SUPPORTED_SUFFIXES))
+        files = list(ingest.expand_paths(paths, (*importers.SUPPORTED_SUFFIXES, ".qdpx")))
         bar = progress(len(files)) if progress else None
         outcomes: list[ImportOutcome] = []
         plans: list[ingest.ImportPlan] = []
@@ -121,6 +128,9 @@ class Project:
                 bar.update(1)
 
         for path, _explicit in files:
+            if path.suffix.lower() == ".qdpx":
+                report(self._import_qdpx(path, actor))
+                continue
             planned = ingest.plan_file(
                 path,
                 case=case,
@@ -166,6 +176,27 @@ class Project:
         order = {str(p): i for i, (p, _e) in enumerate(files)}
         return sorted(outcomes, key=lambda o: order.get(o.path, math.inf))
 
+    def _import_qdpx(self, path: Path, actor: str) -> ImportOutcome:
+        """A REFI-QDA project file: its sources, codebook, cases, coders and codings."""
+        from qual_nlp.errors import QualNLPError
+
+        try:
+            counts = self.import_refi(path, actor=actor)
+        except QualNLPError as exc:
+            return ImportOutcome(str(path), "failed", message=str(exc))
+        message = (
+            f"REFI-QDA project: {counts['documents']} documents, {counts['codings']} codings, "
+            f"{counts['cases']} cases"
+        )
+        return ImportOutcome(str(path), "imported", path.name, 0, message)
+
+    def import_refi(self, path: str | Path, actor: str = "system") -> dict[str, int]:
+        """Continue a project started in another QDA program (a ``.qdpx`` file)."""
+        from qual_nlp.exchange import store_snapshot
+        from qual_nlp.importers.refi import read_qdpx
+
+        return store_snapshot(self, read_qdpx(path), actor=actor)
+
     def import_cases(self, path: str | Path, actor: str = "system") -> int:
         """Add case attributes and case-level numbers from a CSV with a ``case`` column."""
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
@@ -180,6 +211,61 @@ class Project:
             if name:
                 self.store.upsert_case(name, {k: _number(v) for k, v in row.items()}, actor=actor)
         return len(frame)
+
+    def import_codings(self, path: str | Path, actor: str = "system") -> dict[str, int]:
+        """Load codings from a CSV (``document,quote,code,coder,role,memo``).
+
+        Each quote is found in its document and coded on every segment it
+        overlaps; each coder is recorded as having reviewed the whole documents
+        they coded (so uncoded segments count as "no code" for agreement and
+        training). Loading the same file twice changes nothing.
+        """
+        rows = ingest.read_codings_csv(path)
+        texts = {d.name: d.text for d in self.store.documents()}
+        segments = self.segments()
+        by_doc = {name: frame for name, frame in segments.groupby("document")}
+        existing = self.codings()
+        seen = set(zip(existing["segment_id"], existing["code"], existing["coder"], strict=True))
+        codings: list[Coding] = []
+        missing = 0
+        covered: dict[str, set[int]] = {}
+        roles: dict[str, str] = {}
+        for row in rows:
+            if row.document not in texts:
+                raise RecordNotFoundError(
+                    f"{path}: document {row.document!r} is not in the project; import it first"
+                )
+            span = ingest.locate_quote(texts[row.document], row.quote)
+            if span is None:
+                missing += 1
+                continue
+            frame = by_doc[row.document]
+            roles[row.coder] = row.role
+            answers = frame[~frame["is_interviewer"].astype(bool)]
+            covered.setdefault(row.coder, set()).update(int(i) for i in answers["segment_id"])
+            hit = frame[(frame["start"] < span[1]) & (frame["end"] > span[0])]
+            for seg in hit.itertuples():
+                key = (int(seg.segment_id), row.code, row.coder)
+                if key in seen:
+                    continue
+                seen.add(key)
+                codings.append(
+                    Coding(
+                        row.document,
+                        int(seg.start),
+                        int(seg.end),
+                        row.code,
+                        row.coder,
+                        memo=row.memo,
+                        segment_id=int(seg.segment_id),
+                    )
+                )
+        for coder, role in roles.items():
+            self.store.ensure_coder(coder, role)
+        self.store.add_codings(codings, actor=actor)
+        for coder, ids in covered.items():
+            self.store.mark_reviewed(sorted(ids), coder)
+        return {"rows": len(rows), "codings": len(codings), "quotes_not_found": missing}
 
     # ----------------------------------------------------------------- read
     def counts(self) -> dict[str, int]:
@@ -337,19 +423,19 @@ class Project:
 
     # ------------------------------------------------------- codebook edits
     def add_code(self, code: Code, actor: str = "system") -> Codebook:
-        from qual_nlp import codebook as cbm
+        from qual_nlp import codebook_edit as cbm
 
         return self.set_codebook(cbm.add_code(self.codebook(), code), actor=actor)
 
     def rename_code(self, path: str, new_name: str, actor: str = "system") -> Codebook:
-        from qual_nlp import codebook as cbm
+        from qual_nlp import codebook_edit as cbm
 
         facet, code_id = path.split("/", 1)
         return self.set_codebook(cbm.rename_code(self.codebook(), code_id, new_name), actor=actor)
 
     def merge_codes(self, sources: Sequence[str], target: str, actor: str = "system") -> int:
         """Merge codes into ``target`` (paths); their codings move to the target."""
-        from qual_nlp import codebook as cbm
+        from qual_nlp import codebook_edit as cbm
 
         ids = [p.split("/", 1)[1] for p in sources]
         merged, mapping = cbm.merge_codes(self.codebook(), ids, target.split("/", 1)[1])
@@ -360,7 +446,7 @@ class Project:
         self, path: str, new_parent: str | None, new_facet: str | None = None, actor: str = "system"
     ) -> int:
         """Re-parent a code (``new_parent`` a code path or None); codings follow it."""
-        from qual_nlp import codebook as cbm
+        from qual_nlp import codebook_edit as cbm
 
         parent_id = new_parent.split("/", 1)[1] if new_parent else None
         moved, mapping = cbm.move_code(self.codebook(), path.split("/", 1)[1], parent_id, new_facet)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, case, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from qual_nlp.errors import RecordNotFoundError, ValidationError
@@ -309,7 +309,9 @@ class CodingsMixin:
                 p.c.role,
                 k.c.start,
                 k.c.end,
-                func.coalesce(s.c.text, text).label("text"),
+                case(
+                    (and_(k.c.start == s.c.start, k.c.end == s.c.end), s.c.text), else_=text
+                ).label("text"),
                 co.c.facet,
                 co.c.path.label("code"),
                 cd.c.name.label("coder"),
