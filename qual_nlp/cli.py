@@ -134,6 +134,136 @@ def cmd_segments(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("suggest")
+def cmd_suggest(args: argparse.Namespace) -> int:
+    with _project(args) as project:
+        result = project.suggest(facet=args.facet)
+    text = (
+        f"{result['suggestions']} suggestions on {result['segments']} segments by {result['model']}"
+    )
+    emit(args, result, text)
+    return 0
+
+
+@command("train")
+def cmd_train(args: argparse.Namespace) -> int:
+    with _project(args) as project:
+        result = project.train()
+    lines = [f"{result['model']}: trained on {result['n_labels']} reviewed segments"]
+    for facet, m in result.get("facets", {}).items():
+        lines.append(
+            f"  {facet:14s} labels {m.get('n', 0):5d}  macro-F1 {_fmt(m.get('macro_f1'))}"
+            f"  kappa {_fmt(m.get('kappa'))}  ({m.get('mode', '')})"
+        )
+    emit(args, result, "\n".join(lines))
+    return 0
+
+
+def _fmt(value: Any) -> str:
+    return "  -  " if value is None else f"{value:.3f}"
+
+
+@command("evaluate")
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from qual_nlp.evaluate import evaluate_files
+
+    curve = [int(x) for x in args.curve.split(",")] if args.curve else None
+    report = evaluate_files(
+        args.train,
+        args.test,
+        text_col=args.text_col,
+        labels_col=args.labels_col,
+        sep=args.sep,
+        context_col=args.context_col,
+        curve=curve,
+    )
+    emit(args, report.to_dict(), report.summary())
+    return 0
+
+
+@command("matrix")
+def cmd_matrix(args: argparse.Namespace) -> int:
+    filters = {}
+    if args.facet:
+        filters["facet"] = args.facet
+    if args.coder:
+        filters["coders"] = [args.coder]
+    with _project(args) as project:
+        frame = project.matrix(rows=args.rows, cols=args.cols, value=args.value, **filters)
+    out = args.out
+    if str(out).lower().endswith(".xlsx"):
+        from qual_nlp.export.tables import write_xlsx
+
+        write_xlsx(out, {"Matrix": frame.reset_index()})
+    else:
+        frame.to_csv(out)
+    emit(
+        args,
+        {"out": str(out), "rows": len(frame), "cols": len(frame.columns)},
+        f"{len(frame)} x {len(frame.columns)} matrix written to {out}",
+    )
+    return 0
+
+
+@command("agreement")
+def cmd_agreement(args: argparse.Namespace) -> int:
+    coders = args.coders.split(",") if args.coders else None
+    with _project(args) as project:
+        frame = project.agreement(coders=coders, by=args.by)
+    if args.out:
+        if str(args.out).lower().endswith(".xlsx"):
+            from qual_nlp.export.tables import write_xlsx
+
+            write_xlsx(args.out, {f"Agreement by {args.by}": frame})
+        else:
+            frame.to_csv(args.out, index=False)
+    records = json.loads(frame.to_json(orient="records"))
+    emit(args, {"by": args.by, "rows": records}, frame.to_string(index=False))
+    return 0
+
+
+@command("export")
+def cmd_export(args: argparse.Namespace) -> int:
+    with _project(args) as project:
+        out = project.export(args.format, args.out)
+    emit(args, {"out": str(out), "format": args.format}, f"{args.format} written to {out}")
+    return 0
+
+
+@command("bench")
+def cmd_bench(args: argparse.Namespace) -> int:
+    from qual_nlp.bench import run_bench
+
+    result = run_bench(segments=args.segments, resuggest=args.resuggest)
+    emit(args, result, "\n".join(f"{k:38s} {v}" for k, v in result.items()))
+    return 0
+
+
+@command("demo")
+def cmd_demo(args: argparse.Namespace) -> int:
+    from qual_nlp.demo import DEFAULT_PATH, build_demo
+
+    result = build_demo(args.path or DEFAULT_PATH)
+    emit(args, result, f"demo project ready at {result['project']}")
+    return 0 if not result.get("failed") else 1
+
+
+@command("app")
+def cmd_app(args: argparse.Namespace) -> int:
+    import subprocess
+    from pathlib import Path
+
+    app = Path(__file__).resolve().parent.parent / "streamlit_app.py"
+    command = [sys.executable, "-m", "streamlit", "run", str(app)]
+    if args.port:
+        command += ["--server.port", str(args.port)]
+    if args.headless:
+        command += ["--server.headless", "true"]
+    if args.project:
+        command += ["--", str(args.project)]
+    return subprocess.call(command)
+
+
 # ------------------------------------------------------------------ parser
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -171,6 +301,66 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("segments", "List every segment with offsets, speaker, case and codings.")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.add_argument("--csv", metavar="FILE", help="write the segments to a CSV file")
+
+    p = add("suggest", "Suggest codes for every segment (zero-shot, or the trained model).")
+    p.add_argument("--facet", help="only this facet (default: all)")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+
+    p = add("train", "Train the model on reviewed segments, score it as a coder, re-suggest.")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+
+    p = add("evaluate", "Train on one labelled CSV and score another.", project=False)
+    p.add_argument("--train", required=True, help="labelled CSV to train on")
+    p.add_argument("--test", required=True, help="labelled CSV to score")
+    p.add_argument("--text-col", default="text", help="text column (default: text)")
+    p.add_argument("--labels-col", default="labels", help="labels column (default: labels)")
+    p.add_argument("--sep", default=";", help="separator of several labels (default: ;)")
+    p.add_argument("--context-col", help="column with the preceding turn, used as context")
+    p.add_argument("--curve", help="learning curve at these training sizes, e.g. 50,100,200")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+
+    p = add("matrix", "Write a theme x case (or x attribute) matrix.")
+    p.add_argument("--rows", default="code", help="rows (default: code)")
+    p.add_argument(
+        "--cols", default="case", help="case or any attribute: province, role, source_type"
+    )
+    p.add_argument(
+        "--value",
+        default="count",
+        help="count | participants | participants_pct | documents | documents_pct | quotes",
+    )
+    p.add_argument("--facet", help="only this facet")
+    p.add_argument("--coder", help="only this coder (a person, consensus, or a model)")
+    p.add_argument("--out", required=True, help="output .csv or .xlsx")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+
+    p = add(
+        "agreement",
+        "Inter-coder agreement: percent, Cohen's and Fleiss' kappa, Krippendorff's alpha.",
+    )
+    p.add_argument("--coders", help="comma-separated coders (default: every human coder)")
+    p.add_argument("--by", default="code", choices=["code", "facet", "case", "pair", "overall"])
+    p.add_argument("--out", help="also write the report to .csv or .xlsx")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+
+    p = add("export", "Export the project: csv (zip), xlsx, qdpx or qdc (REFI-QDA).")
+    p.add_argument("--format", required=True, choices=["csv", "xlsx", "qdpx", "qdc"])
+    p.add_argument("--out", required=True, help="output file")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+
+    p = add("bench", "Measure encoder, end-to-end and re-suggest throughput.", project=False)
+    p.add_argument("--segments", type=int, default=2000, help="segments for the throughput runs")
+    p.add_argument("--resuggest", type=int, default=100_000, help="cached segments to re-suggest")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+
+    p = add("demo", "Build the sample project from corpora_samples/.", project=False)
+    p.add_argument("path", nargs="?", help="project file (default: demo/sample.qnlp)")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+
+    p = add("app", "Open the Streamlit app.", project=False)
+    p.add_argument("project", nargs="?", help="project file or database URL")
+    p.add_argument("--port", type=int, help="port (default: Streamlit's 8501)")
+    p.add_argument("--headless", action="store_true", help="do not open a browser")
     return parser
 
 

@@ -95,7 +95,12 @@ class CodingsMixin:
         return len(codings)
 
     def replace_suggestions(
-        self, coder: str, suggestions: pd.DataFrame, *, segment_ids: Sequence[int] | None = None
+        self,
+        coder: str,
+        suggestions: pd.DataFrame,
+        *,
+        segment_ids: Sequence[int] | None = None,
+        facet: str | None = None,
     ) -> int:
         """Replace a model's open suggestions with new ones.
 
@@ -117,6 +122,10 @@ class CodingsMixin:
             old = delete(t.codings).where(
                 and_(t.codings.c.status == "suggested", t.codings.c.coder_id.in_(family_ids))
             )
+            if facet is not None:
+                old = old.where(
+                    t.codings.c.code_id.in_(select(t.codes.c.id).where(t.codes.c.facet == facet))
+                )
             if segment_ids is not None:
                 ids = list(segment_ids)
                 for i in range(0, len(ids), 900):

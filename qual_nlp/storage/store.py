@@ -35,8 +35,8 @@ from qual_nlp.records import (
 )
 from qual_nlp.storage import schema as t
 from qual_nlp.storage.codings import CodingsMixin
-from qual_nlp.storage.queue import QueueMixin
 from qual_nlp.storage.engine import make_engine, migrate
+from qual_nlp.storage.queue import QueueMixin
 
 
 def now() -> str:
@@ -535,6 +535,14 @@ class Store(CodingsMixin, QueueMixin):
         """Cached vectors for text hashes (the ``VectorCache`` protocol of embed.py)."""
         found: dict[str, np.ndarray] = {}
         e = t.embeddings
+        if len(keys) > 5000:  # one scan beats thousands of IN lists
+            wanted = set(keys)
+            query = select(e.c.text_hash, e.c.vector).where(e.c.encoder == encoder)
+            with self.engine.connect() as conn:
+                for key, blob in conn.execute(query):
+                    if key in wanted:
+                        found[key] = np.frombuffer(blob, dtype="<f4")
+            return found
         with self.engine.connect() as conn:
             for i in range(0, len(keys), 900):
                 chunk = keys[i : i + 900]

@@ -1,0 +1,299 @@
+"""The suggestion engine: embeddings → zero-shot and trained per-facet probabilities.
+
+Works before any label (zero-shot similarity to each code's definition and
+examples, with an explicit "none"), learns from reviewed segments (one
+scikit-learn estimator per facet on cached embeddings), blends the two while
+labels are few, and scores every trained version as a coder against the humans
+(cross-validated macro-F1 and Cohen's κ).
+
+Inputs and outputs are arrays and DataFrames; the facade does the storing.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from qual_nlp.labels import NONE, FacetLabels
+from qual_nlp.records import Codebook
+
+#: Labels a facet needs before its trained estimator is used at all.
+MIN_LABELS = 12
+#: Blend weight of the trained estimator: n / (n + BLEND_K) for n labels.
+BLEND_K = 60.0
+
+
+@dataclass
+class FacetModel:
+    """A facet's trained estimator with what it was trained on."""
+
+    facet: str
+    exclusive: bool
+    classes: list[str]
+    estimator: Any
+    n_labels: int
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TrainedModel:
+    """Everything a model version needs to suggest again."""
+
+    encoder: str
+    facets: dict[str, FacetModel]
+    created: float = field(default_factory=time.time)
+
+    @property
+    def n_labels(self) -> int:
+        return max((m.n_labels for m in self.facets.values()), default=0)
+
+
+def prototypes(codebook: Codebook) -> tuple[dict[str, dict[str, list[str]]], dict[str, bool]]:
+    """Prototype texts per facet and code (definition, inclusion, examples, descendants)."""
+    from qual_nlp.codebook import prototype_texts
+
+    return (
+        prototype_texts(codebook, include_descendants=True),
+        {f.id: f.exclusive for f in codebook.facets},
+    )
+
+
+def zero_shot(
+    codebook: Codebook, embedder: Any, X: np.ndarray, index: Sequence[int]
+) -> dict[str, pd.DataFrame]:
+    """Per-facet probabilities from similarity to code prototypes (no labels needed)."""
+    from qual_nlp.suggest.zeroshot import PrototypeScorer
+
+    protos, exclusive = prototypes(codebook)
+    scorer = PrototypeScorer(embedder=embedder).fit(protos, exclusive)
+    return _frames(scorer.predict_proba(X), index)
+
+
+def _frames(proba: Mapping[str, Any], index: Sequence[int]) -> dict[str, pd.DataFrame]:
+    out = {}
+    for facet, value in proba.items():
+        frame = value if isinstance(value, pd.DataFrame) else pd.DataFrame(value)
+        frame.index = pd.Index(list(index), name="segment_id")
+        out[facet] = frame
+    return out
+
+
+def make_estimator(exclusive: bool) -> Any:
+    """The per-facet estimator: multiclass with "none", or one-vs-rest with thresholds."""
+    from qual_nlp.suggest.classifier import ExclusiveClassifier, MultiLabelClassifier
+
+    return ExclusiveClassifier() if exclusive else MultiLabelClassifier()
+
+
+def _targets(labels: FacetLabels, classes: list[str]) -> np.ndarray | list:
+    if labels.exclusive:
+        return np.asarray(labels.labels, dtype=object)
+    return [list(t) for t in labels.labels]
+
+
+def _usable(labels: FacetLabels) -> bool:
+    if len(labels) < MIN_LABELS:
+        return False
+    if labels.exclusive:
+        return len(set(labels.labels)) >= 2
+    positives = {c for t in labels.labels for c in t}
+    return len(positives) >= 1 and any(len(t) == 0 for t in labels.labels)
+
+
+def cross_validated_metrics(
+    estimator_factory: Any, X: np.ndarray, labels: FacetLabels, folds: int = 5
+) -> dict[str, Any]:
+    """Macro-F1 and Cohen's κ of the model against the human labels, by cross-validation."""
+    from sklearn.metrics import cohen_kappa_score, f1_score
+    from sklearn.model_selection import KFold, StratifiedKFold
+    from sklearn.preprocessing import MultiLabelBinarizer
+
+    n = len(labels)
+    if labels.exclusive:
+        y = np.asarray(labels.labels, dtype=object)
+        counts = pd.Series(y).value_counts()
+        k = int(min(folds, counts.min())) if counts.min() >= 2 else 0
+        if k < 2:
+            return {"n": n, "mode": "too few labels to cross-validate"}
+        splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=0)
+        pred = np.empty(n, dtype=object)
+        for train, test in splitter.split(X, y):
+            est = estimator_factory(True).fit(X[train], y[train])
+            pred[test] = est.predict(X[test])
+        present = sorted(set(y) - {NONE})
+        return {
+            "n": n,
+            "macro_f1": float(f1_score(y, pred, labels=present, average="macro", zero_division=0)),
+            "kappa": float(cohen_kappa_score(y.astype(str), pred.astype(str))),
+            "accuracy": float(np.mean(y == pred)),
+        }
+    mlb = MultiLabelBinarizer()
+    Y = mlb.fit_transform([list(t) for t in labels.labels])
+    k = min(folds, n)
+    if k < 2 or Y.shape[1] == 0:
+        return {"n": n, "mode": "too few labels to cross-validate"}
+    pred_rows: list[Any] = [None] * n
+    for train, test in KFold(n_splits=k, shuffle=True, random_state=0).split(X):
+        est = estimator_factory(False).fit(X[train], [list(labels.labels[i]) for i in train])
+        for i, row in zip(test, est.predict(X[test]), strict=True):
+            pred_rows[i] = row
+    P = _binarize(pred_rows, list(mlb.classes_))
+    kappas = [
+        cohen_kappa_score(Y[:, j], P[:, j])
+        for j in range(Y.shape[1])
+        if len(set(Y[:, j]) | set(P[:, j])) > 1
+    ]
+    return {
+        "n": n,
+        "macro_f1": float(f1_score(Y, P, average="macro", zero_division=0)),
+        "micro_f1": float(f1_score(Y, P, average="micro", zero_division=0)),
+        "kappa": float(np.nanmean(kappas)) if kappas else None,
+    }
+
+
+def _binarize(rows: Sequence[Any], classes: list[str]) -> np.ndarray:
+    """Predicted rows (label lists or 0/1 arrays) as a 0/1 matrix over ``classes``."""
+    out = np.zeros((len(rows), len(classes)), dtype=int)
+    index = {c: j for j, c in enumerate(classes)}
+    for i, row in enumerate(rows):
+        if row is None:
+            continue
+        if isinstance(row, np.ndarray) and row.dtype != object and len(row) == len(classes):
+            out[i] = row.astype(int)
+            continue
+        for label in row:
+            if label in index:
+                out[i, index[label]] = 1
+    return out
+
+
+def train(
+    codebook: Codebook,
+    X: np.ndarray,
+    segment_ids: np.ndarray,
+    labels: Mapping[str, FacetLabels],
+    encoder: str,
+    *,
+    cross_validate: bool = True,
+) -> TrainedModel:
+    """Fit one estimator per facet with enough labels; ``X`` rows align with ``segment_ids``."""
+    row_of = {int(s): i for i, s in enumerate(segment_ids)}
+    facets: dict[str, FacetModel] = {}
+    for facet in codebook.facets:
+        fl = labels.get(facet.id)
+        if fl is None:
+            continue
+        keep = [i for i, s in enumerate(fl.segment_ids) if int(s) in row_of]
+        fl = FacetLabels(fl.facet, fl.exclusive, fl.segment_ids[keep], [fl.labels[i] for i in keep])
+        if not _usable(fl):
+            continue
+        Xf = X[[row_of[int(s)] for s in fl.segment_ids]]
+        metrics = cross_validated_metrics(make_estimator, Xf, fl) if cross_validate else {}
+        estimator = make_estimator(fl.exclusive).fit(Xf, _targets(fl, []))
+        classes = [str(c) for c in getattr(estimator, "classes_", [])]
+        facets[facet.id] = FacetModel(facet.id, fl.exclusive, classes, estimator, len(fl), metrics)
+    return TrainedModel(encoder, facets)
+
+
+def predict(model: TrainedModel, X: np.ndarray, index: Sequence[int]) -> dict[str, pd.DataFrame]:
+    """Per-facet probabilities from the trained estimators."""
+    out = {}
+    for facet, fm in model.facets.items():
+        proba = fm.estimator.predict_proba(X)
+        columns = [str(c) for c in fm.estimator.classes_]
+        out[facet] = pd.DataFrame(
+            proba, index=pd.Index(list(index), name="segment_id"), columns=columns
+        )
+    return out
+
+
+def blend(
+    zero: Mapping[str, pd.DataFrame],
+    trained: Mapping[str, pd.DataFrame],
+    model: TrainedModel | None,
+) -> dict[str, pd.DataFrame]:
+    """Weighted mean of zero-shot and trained probabilities: the trained share grows with labels."""
+    out = dict(zero)
+    if model is None:
+        return out
+    for facet, p in trained.items():
+        n = model.facets[facet].n_labels
+        w = n / (n + BLEND_K)
+        z = zero.get(facet)
+        if z is None:
+            out[facet] = p
+            continue
+        columns = list(dict.fromkeys([*p.columns, *z.columns]))
+        out[facet] = w * p.reindex(columns=columns, fill_value=0.0) + (1 - w) * z.reindex(
+            columns=columns, fill_value=0.0
+        )
+    return out
+
+
+def thresholds(model: TrainedModel | None) -> dict[str, float]:
+    """Per-code decision thresholds of the multi-label estimators (default 0.5)."""
+    out: dict[str, float] = {}
+    if model is None:
+        return out
+    for fm in model.facets.values():
+        values = getattr(fm.estimator, "thresholds_", None)
+        if values is not None:
+            out.update(
+                {str(c): float(t) for c, t in zip(fm.estimator.classes_, values, strict=True)}
+            )
+    return out
+
+
+def dumps(model: TrainedModel) -> bytes:
+    """Serialise without pickle: a zip of each estimator's own npz/JSON files plus a manifest."""
+    import zipfile
+
+    from qual_nlp.modelio import save_estimator
+
+    buffer = io.BytesIO()
+    manifest = {
+        "encoder": model.encoder,
+        "created": model.created,
+        "facets": {
+            f: {
+                "exclusive": m.exclusive,
+                "classes": m.classes,
+                "n_labels": m.n_labels,
+                "metrics": m.metrics,
+            }
+            for f, m in model.facets.items()
+        },
+    }
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("manifest.json", json.dumps(manifest, default=float))
+        for facet, fm in model.facets.items():
+            zf.writestr(f"{facet}.bin", save_estimator(fm.estimator))
+    return buffer.getvalue()
+
+
+def loads(blob: bytes) -> TrainedModel:
+    import zipfile
+
+    from qual_nlp.modelio import load_estimator
+
+    with zipfile.ZipFile(io.BytesIO(blob)) as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+        facets = {
+            f: FacetModel(
+                f,
+                bool(m["exclusive"]),
+                list(m["classes"]),
+                load_estimator(zf.read(f"{f}.bin")),
+                int(m["n_labels"]),
+                dict(m["metrics"]),
+            )
+            for f, m in manifest["facets"].items()
+        }
+    return TrainedModel(manifest["encoder"], facets, manifest["created"])
