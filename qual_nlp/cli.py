@@ -209,7 +209,10 @@ def cmd_matrix(args: argparse.Namespace) -> int:
 def cmd_agreement(args: argparse.Namespace) -> int:
     coders = args.coders.split(",") if args.coders else None
     with _project(args) as project:
-        frame = project.agreement(coders=coders, by=args.by)
+        if args.model:
+            frame = project.model_agreement(against=coders, by=args.by)
+        else:
+            frame = project.agreement(coders=coders, by=args.by)
     if args.out:
         if str(args.out).lower().endswith(".xlsx"):
             from qual_nlp.export.tables import write_xlsx
@@ -339,7 +342,21 @@ def build_parser() -> argparse.ArgumentParser:
         "Inter-coder agreement: percent, Cohen's and Fleiss' kappa, Krippendorff's alpha.",
     )
     p.add_argument("--coders", help="comma-separated coders (default: every human coder)")
-    p.add_argument("--by", default="code", choices=["code", "facet", "case", "pair", "overall"])
+    p.add_argument(
+        "--by",
+        default="code",
+        choices=[
+            "code",
+            "facet",
+            "case",
+            "pair",
+            "overall",
+            "case+code",
+            "pair+code",
+            "pair+facet",
+        ],
+    )
+    p.add_argument("--model", action="store_true", help="score the newest model as one more coder")
     p.add_argument("--out", help="also write the report to .csv or .xlsx")
     p.add_argument("--json", action="store_true", help="print one JSON document")
 

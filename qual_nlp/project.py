@@ -573,14 +573,67 @@ class Project:
         """Agreement statistics (percent, Cohen's κ, Fleiss' κ, Krippendorff's α)."""
         from qual_nlp.agreement import agreement_report
 
-        return agreement_report(self.codings(), self.coverage(), coders=coders, by=by)
+        return agreement_report(
+            self.codings(),
+            self.coverage(),
+            coders=coders,
+            by=_by(by),
+            codebook=self.codebook(),
+            segments=self.segments(),
+        )
+
+    def model_agreement(
+        self, *, threshold: float = 0.5, against: Sequence[str] | None = None, by: str = "code"
+    ) -> pd.DataFrame:
+        """The newest model scored as one more coder: its suggestions scoring at least
+        ``threshold`` against each human coder (and the consensus), per code."""
+        from qual_nlp.agreement import agreement_report, model_codings, model_coverage
+
+        codings = self.codings()
+        models = codings.loc[codings["coder_role"] == "model", "coder"].unique().tolist()
+        if not models:
+            raise RecordNotFoundError("no model suggestions yet; run suggest or train first")
+        model = sorted(models, key=lambda m: int(m.rsplit("@", 1)[-1]) if "@" in m else 0)[-1]
+        humans = codings[codings["coder_role"] != "model"]
+        decided = pd.concat([humans, model_codings(codings, model, threshold)], ignore_index=True)
+        coverage = pd.concat([self.coverage(), model_coverage(codings, model)], ignore_index=True)
+        coders = list(against) if against else sorted(set(humans["coder"]))
+        return agreement_report(
+            decided,
+            coverage,
+            coders=[*coders, model],
+            by=_by(by),
+            codebook=self.codebook(),
+            segments=self.segments(),
+        ).assign(model=model, threshold=threshold)
 
     def disagreements(
         self, *, coders: Sequence[str] | None = None, facet: str | None = None
     ) -> pd.DataFrame:
         from qual_nlp.agreement import disagreements
 
-        return disagreements(self.codings(), self.coverage(), coders=coders, facet=facet)
+        return disagreements(
+            self.codings(),
+            self.coverage(),
+            coders=coders,
+            facet=facet,
+            codebook=self.codebook(),
+            segments=self.segments(),
+        )
+
+    def consensus_proposal(
+        self, segment_id: int, coders: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        """The majority's codes for a segment, to pre-fill a consensus decision."""
+        from qual_nlp.agreement import majority_proposal
+
+        return majority_proposal(
+            self.codings(),
+            segment_id,
+            coverage=self.coverage(),
+            coders=coders,
+            codebook=self.codebook(),
+        )
 
     def record_consensus(
         self, segment_id: int, codes: Sequence[str], *, decided_by: str, why: str = ""
@@ -723,6 +776,11 @@ class Project:
         else:
             raise ValidationError(f"export format {fmt!r} is not one of csv, xlsx, qdpx, qdc")
         return out
+
+
+def _by(by: str) -> Any:
+    """``case+code`` → ("case", "code") for grouped agreement reports."""
+    return tuple(by.split("+")) if "+" in by else by
 
 
 def _row(series: pd.Series) -> dict[str, Any]:
