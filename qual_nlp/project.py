@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,15 +17,17 @@ import numpy as np
 import pandas as pd
 
 from qual_nlp import ingest
-from qual_nlp.errors import RecordNotFoundError, ValidationError
-from qual_nlp.records import Code, Codebook, Coding, ImportOutcome, ProjectSnapshot, ReviewItem
+from qual_nlp.errors import RecordNotFoundError
+from qual_nlp.project_analysis import AnalysisMixin
+from qual_nlp.project_model import ModelMixin
+from qual_nlp.records import Code, Codebook, Coding, ImportOutcome, ReviewItem
 
 DEFAULT_MAX_BYTES = 50_000_000
 
 ProgressFactory = Callable[[int], Any]
 
 
-class Project:
+class Project(ModelMixin, AnalysisMixin):
     """A qual_nlp project (one SQLite file, or a database URL)."""
 
     def __init__(self, store: Any) -> None:
@@ -422,112 +423,6 @@ class Project:
                 self.review(int(sid), coder, accept=sorted(set(others["code"]) | {code}))
         return chosen[["segment_id", "document", "speaker", "text", "code", "score"]]
 
-    # ----------------------------------------------------------- suggestion
-    MODEL = "model:minilm"
-
-    def embedder(self) -> Any:
-        """The sentence encoder, with this project's embedding cache."""
-        from qual_nlp.embed import Embedder
-
-        encoder = self.store.get_meta("encoder") or None
-        return Embedder(encoder, cache=self.store) if encoder else Embedder(cache=self.store)
-
-    def _coded_segments(self) -> pd.DataFrame:
-        segments = self.segments()
-        return segments[~segments["is_interviewer"]].reset_index(drop=True)
-
-    def latest_model(self) -> tuple[int, Any] | None:
-        """(version, TrainedModel) of the newest trained model, if any."""
-        from qual_nlp import engine
-
-        found = self.store.model_blob(self.MODEL)
-        return None if found is None else (found[0], engine.loads(found[1]))
-
-    def suggest(self, facet: str | None = None) -> dict[str, Any]:
-        """Suggest codes for every participant segment and refresh the review order.
-
-        Zero-shot before any training; afterwards the newest trained model,
-        blended with zero-shot while its labels are few.
-        """
-        from qual_nlp import active, engine
-
-        started = time.perf_counter()
-        codebook = self.codebook()
-        segments = self._coded_segments()
-        ids = [int(i) for i in segments["segment_id"]]
-        embedder = self.embedder()
-        X = embedder.encode(segments["text"].tolist())
-        latest = self.latest_model()
-        version, model = latest if latest else (0, None)
-        zero = engine.zero_shot(codebook, embedder, X, ids)
-        trained = engine.predict(model, X, ids) if model else {}
-        proba = engine.blend(zero, trained, model)
-        exclusive = {f.id: f.exclusive for f in codebook.facets}
-        cuts = engine.thresholds(model)
-        coder = f"{self.MODEL}@{version}"
-        chosen = {facet: proba[facet]} if facet else proba
-        found = active.suggestions(chosen, exclusive, cuts)
-        found = found.assign(model_version=coder)
-        self.store.replace_suggestions(coder, found, segment_ids=ids, facet=facet)
-        self.store.write_scores(active.priorities(proba, exclusive, cuts), coder)
-        return {
-            "model": coder,
-            "segments": len(ids),
-            "suggestions": len(found),
-            "by_facet": {str(k): int(v) for k, v in found["facet"].value_counts().items()},
-            "seconds": round(time.perf_counter() - started, 2),
-        }
-
-    def train(self, *, resuggest: bool = True) -> dict[str, Any]:
-        """Train on every reviewed segment, store the version with its cross-validated
-        macro-F1 and κ against the human codings, then re-suggest with it."""
-        from qual_nlp import engine
-        from qual_nlp.labels import facet_labels
-
-        started = time.perf_counter()
-        codebook = self.codebook()
-        labels = facet_labels(self.codings(), self.coverage(), codebook)
-        ids = sorted({int(s) for fl in labels.values() for s in fl.segment_ids})
-        segments = self.store.segments_frame(segment_ids=ids) if ids else self.segments().iloc[:0]
-        embedder = self.embedder()
-        X = embedder.encode(segments["text"].tolist())
-        model = engine.train(codebook, X, segments["segment_id"].to_numpy(), labels, embedder.name)
-        metrics = {f: m.metrics | {"n": m.n_labels} for f, m in model.facets.items()}
-        version = self.store.add_model_version(
-            self.MODEL, metrics, engine.dumps(model), model.n_labels
-        )
-        summary: dict[str, Any] = {
-            "model": f"{self.MODEL}@{version}",
-            "version": version,
-            "n_labels": len(ids),
-            "facets": metrics,
-            "untrained_facets": sorted({f.id for f in codebook.facets} - set(model.facets)),
-            "train_seconds": round(time.perf_counter() - started, 2),
-        }
-        if resuggest:
-            summary["suggest"] = self.suggest()
-        return summary
-
-    def model_history(self) -> pd.DataFrame:
-        """One row per model version and facet: labels, macro-F1, κ — is it getting better?"""
-        versions = self.store.model_versions()
-        rows = []
-        for r in versions.itertuples():
-            for facet, m in (r.metrics or {}).items():
-                rows.append(
-                    {
-                        "model": f"{r.name}@{r.version}",
-                        "version": r.version,
-                        "created_at": r.created_at,
-                        "facet": facet,
-                        "n_labels": m.get("n"),
-                        "macro_f1": m.get("macro_f1"),
-                        "kappa": m.get("kappa"),
-                    }
-                )
-        columns = ["model", "version", "created_at", "facet", "n_labels", "macro_f1", "kappa"]
-        return pd.DataFrame(rows, columns=columns)
-
     # ------------------------------------------------------- codebook edits
     def add_code(self, code: Code, actor: str = "system") -> Codebook:
         from qual_nlp import codebook_edit as cbm
@@ -564,223 +459,6 @@ class Project:
         from qual_nlp.codebook import dump_codebook
 
         return str(dump_codebook(self.codebook()))
-
-    # ------------------------------------------------------------ agreement
-    def coverage(self) -> pd.DataFrame:
-        return self.store.coverage_frame()
-
-    def agreement(self, *, coders: Sequence[str] | None = None, by: str = "code") -> pd.DataFrame:
-        """Agreement statistics (percent, Cohen's κ, Fleiss' κ, Krippendorff's α)."""
-        from qual_nlp.agreement import agreement_report
-
-        return agreement_report(
-            self.codings(),
-            self.coverage(),
-            coders=coders,
-            by=_by(by),
-            codebook=self.codebook(),
-            segments=self.segments(),
-        )
-
-    def model_agreement(
-        self, *, threshold: float = 0.5, against: Sequence[str] | None = None, by: str = "code"
-    ) -> pd.DataFrame:
-        """The newest model scored as one more coder: its suggestions scoring at least
-        ``threshold`` against each human coder (and the consensus), per code."""
-        from qual_nlp.agreement import agreement_report, model_codings, model_coverage
-
-        codings = self.codings()
-        models = codings.loc[codings["coder_role"] == "model", "coder"].unique().tolist()
-        if not models:
-            raise RecordNotFoundError("no model suggestions yet; run suggest or train first")
-        model = sorted(models, key=lambda m: int(m.rsplit("@", 1)[-1]) if "@" in m else 0)[-1]
-        humans = codings[codings["coder_role"] != "model"]
-        decided = pd.concat([humans, model_codings(codings, model, threshold)], ignore_index=True)
-        coverage = pd.concat([self.coverage(), model_coverage(codings, model)], ignore_index=True)
-        coders = list(against) if against else sorted(set(humans["coder"]))
-        return agreement_report(
-            decided,
-            coverage,
-            coders=[*coders, model],
-            by=_by(by),
-            codebook=self.codebook(),
-            segments=self.segments(),
-        ).assign(model=model, threshold=threshold)
-
-    def disagreements(
-        self, *, coders: Sequence[str] | None = None, facet: str | None = None
-    ) -> pd.DataFrame:
-        from qual_nlp.agreement import disagreements
-
-        return disagreements(
-            self.codings(),
-            self.coverage(),
-            coders=coders,
-            facet=facet,
-            codebook=self.codebook(),
-            segments=self.segments(),
-        )
-
-    def consensus_proposal(
-        self, segment_id: int, coders: Sequence[str] | None = None
-    ) -> pd.DataFrame:
-        """The majority's codes for a segment, to pre-fill a consensus decision."""
-        from qual_nlp.agreement import majority_proposal
-
-        return majority_proposal(
-            self.codings(),
-            segment_id,
-            coverage=self.coverage(),
-            coders=coders,
-            codebook=self.codebook(),
-        )
-
-    def record_consensus(
-        self, segment_id: int, codes: Sequence[str], *, decided_by: str, why: str = ""
-    ) -> None:
-        """Record the agreed codes of a segment as the ``consensus`` coder's decision."""
-        memo = f"decided by {decided_by}" + (f": {why}" if why else "")
-        self.store.ensure_coder("consensus", "consensus")
-        self.store.review_segment(segment_id, "consensus", accept=list(codes), memo=memo)
-
-    def assign(
-        self,
-        name: str,
-        coders: Sequence[str],
-        *,
-        documents: Sequence[str] | None = None,
-        sample: int | None = None,
-        blind: bool = True,
-        seed: int = 0,
-    ) -> int:
-        """Put documents (or a random sample of segments) in front of coders."""
-        segments = self.segments()
-        if documents:
-            segments = segments[segments["document"].isin(list(documents))]
-        segments = segments[~segments["is_interviewer"]]
-        if sample is not None and sample < len(segments):
-            segments = segments.sample(n=sample, random_state=seed).sort_values("segment_id")
-        ids = [int(i) for i in segments["segment_id"]]
-        self.store.create_assignment(name, coders, ids, blind=blind)
-        return len(ids)
-
-    def assignments(self) -> pd.DataFrame:
-        return self.store.assignments_frame()
-
-    def finish_assignment(self, name: str, coder: str) -> None:
-        self.store.finish_assignment(name, coder)
-
-    # ------------------------------------------------------------- analysis
-    def matrix(
-        self,
-        *,
-        rows: str = "code",
-        cols: str = "case",
-        value: str = "count",
-        **filters: Any,
-    ) -> pd.DataFrame:
-        """Theme × case (or × any attribute) matrix; see :func:`qual_nlp.analysis.theme_matrix`."""
-        from qual_nlp.analysis import theme_matrix
-
-        return theme_matrix(
-            self._analysis_codings(),
-            rows=rows,
-            cols=cols,
-            value=value,
-            codebook=self.codebook(),
-            segments=self._analysis_segments(),
-            **filters,
-        )
-
-    def _analysis_codings(self) -> pd.DataFrame:
-        """Codings with case attributes joined, so matrices can group by them."""
-        codings = self.codings()
-        cases = self.cases()
-        if cases.empty or len(cases.columns) == 1:
-            return codings
-        extra = [c for c in cases.columns if c != "case" and c not in codings.columns]
-        return codings.merge(cases[["case", *extra]], on="case", how="left")
-
-    def _analysis_segments(self) -> pd.DataFrame:
-        segments = self.segments()
-        cases = self.cases()
-        if cases.empty or len(cases.columns) == 1:
-            return segments
-        extra = [c for c in cases.columns if c != "case" and c not in segments.columns]
-        return segments.merge(cases[["case", *extra]], on="case", how="left")
-
-    def analysis_workbook(self, **filters: Any) -> dict[str, pd.DataFrame]:
-        """Every cross-case sheet (theme × case, barriers/facilitators, CMO, quotes, codebook)."""
-        from qual_nlp.export.tables import analysis_workbook
-
-        return dict(
-            analysis_workbook(
-                self._analysis_codings(),
-                self._analysis_segments(),
-                self.codebook(),
-                self.cases(),
-                **filters,
-            )
-        )
-
-    def snapshot(self) -> ProjectSnapshot:
-        """The whole project as plain records (for REFI-QDA export)."""
-        codings = self.codings()
-        records = tuple(
-            Coding(
-                document=r.document,
-                start=int(r.start),
-                end=int(r.end),
-                code=r.code,
-                coder=r.coder,
-                status=r.status,
-                score=None if pd.isna(r.score) else float(r.score),
-                model_version=None if pd.isna(r.model_version) else r.model_version,
-                memo=r.memo or "",
-                segment_id=None if pd.isna(r.segment_id) else int(r.segment_id),
-                created_at=r.created_at,
-                id=int(r.coding_id),
-            )
-            for r in codings.itertuples()
-        )
-        return ProjectSnapshot(
-            name=str(self.store.get_meta("name") or "qual_nlp project"),
-            cases=tuple(self.store.cases()),
-            participants=tuple(self.store.participants()),
-            documents=tuple(self.store.documents()),
-            codebook=self.store.load_codebook(),
-            coders=tuple(self.store.coders()),
-            codings=records,
-            created_at=str(self.store.get_meta("created_at") or ""),
-        )
-
-    def export(self, fmt: str, out: str | Path, **filters: Any) -> Path:
-        """Write ``csv`` (a zip of CSV sheets), ``xlsx``, ``qdpx`` or ``qdc`` to ``out``."""
-        out = Path(out)
-        if fmt == "xlsx":
-            from qual_nlp.export.tables import write_xlsx
-
-            write_xlsx(out, self.analysis_workbook(**filters))
-        elif fmt == "csv":
-            from qual_nlp.export.tables import write_csv_bundle
-
-            write_csv_bundle(out, self.analysis_workbook(**filters))
-        elif fmt == "qdpx":
-            from qual_nlp.export.refi import write_qdpx
-
-            write_qdpx(self.snapshot(), out)
-        elif fmt == "qdc":
-            from qual_nlp.export.refi import write_qdc
-
-            write_qdc(self.codebook(), out)
-        else:
-            raise ValidationError(f"export format {fmt!r} is not one of csv, xlsx, qdpx, qdc")
-        return out
-
-
-def _by(by: str) -> Any:
-    """``case+code`` → ("case", "code") for grouped agreement reports."""
-    return tuple(by.split("+")) if "+" in by else by
 
 
 def _row(series: pd.Series) -> dict[str, Any]:

@@ -1,0 +1,163 @@
+"""``qual-nlp bench``: throughput of the suggestion pipeline, as ratios within one run.
+
+Measured in one process on the same generated texts:
+
+* raw encoder throughput (segments/s) — the sentence-transformers model alone;
+* end-to-end import → segment → embed → suggest throughput, and its ratio to the
+  raw encoder (how much the rest of the pipeline costs);
+* re-suggest time for N segments whose vectors are already cached (no encoding:
+  load vectors, zero-shot + trained scoring, write suggestions and queue);
+* peak resident memory.
+"""
+
+from __future__ import annotations
+
+import random
+import resource
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+OPENINGS = [
+    "Honestly",
+    "I mean",
+    "You know",
+    "Well",
+    "So",
+    "Um",
+    "To be fair",
+    "At first",
+    "Since last spring",
+    "With the new nurse",
+]
+CLAUSES = [
+    "the case manager calls me back the same day",
+    "we never get the discharge summary from the hospital",
+    "writing the individual services plan takes a whole afternoon",
+    "the physicians were not convinced it was worth the paperwork",
+    "I feel safer knowing who to call when my breathing gets bad",
+    "our manager protected time for the team meetings",
+    "finding the patients with the greatest needs was harder than expected",
+    "I have not been to the emergency room since she started coming",
+    "the pharmacist and the social worker finally talk to each other",
+    "the bus from the village only comes twice a week",
+    "she helped me set up a pill box for my heart medication",
+    "staff turnover meant we started over three times",
+]
+
+
+def generate_turns(n: int, seed: int = 11) -> list[str]:
+    """``n`` distinct, spoken-style participant turns (10–40 words)."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        parts = [rng.choice(OPENINGS) + ","] + [
+            rng.choice(CLAUSES) for _ in range(rng.randint(1, 3))
+        ]
+        out.append(f"{' and '.join(parts)}, that was week {i}.")
+    return out
+
+
+def _rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def raw_encoder(texts: list[str]) -> float:
+    """Segments per second of the bare encoder (after a warm-up batch)."""
+    from qual_nlp.resources import load_encoder
+
+    model = load_encoder()
+    model.encode(texts[:64], batch_size=64)
+    start = time.perf_counter()
+    model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
+    return len(texts) / (time.perf_counter() - start)
+
+
+def end_to_end(texts: list[str], folder: Path) -> tuple[float, dict[str, Any]]:
+    """Segments per second from files on disk to stored suggestions (empty cache)."""
+    from qual_nlp.project import Project
+
+    docs = folder / "docs"
+    docs.mkdir()
+    per_doc = 100
+    for d in range(0, len(texts), per_doc):
+        lines = [f"P{d // per_doc:03d}: {t}" for t in texts[d : d + per_doc]]
+        (docs / f"interview_{d // per_doc:04d}.txt").write_text("\n".join(lines) + "\n", "utf-8")
+    project = Project.init(folder / "e2e.qnlp")
+    project.embedder().encode(["warm-up"])  # load the model outside the timing, as raw does
+    start = time.perf_counter()
+    project.import_files([docs])
+    result = project.suggest()
+    seconds = time.perf_counter() - start
+    project.close()
+    return result["segments"] / seconds, result
+
+
+def cached_resuggest(n: int, folder: Path, dim: int = 384) -> dict[str, Any]:
+    """Build an ``n``-segment project with cached vectors and a trained model; time re-suggest."""
+    from qual_nlp.embed import text_key
+    from qual_nlp.project import Project
+    from qual_nlp.records import Document, SegmentSpan
+    from qual_nlp.storage import text_hash
+
+    texts = generate_turns(n, seed=5)
+    project = Project.init(folder / "big.qnlp")
+    per_doc = 2000
+    for d in range(0, n, per_doc):
+        chunk = texts[d : d + per_doc]
+        body, spans, offset = [], [], 0
+        for i, text in enumerate(chunk):
+            line = f"P{i % 40:02d}: {text}"
+            spans.append(SegmentSpan(offset + 5, offset + 5 + len(text), text, f"P{i % 40:02d}"))
+            body.append(line)
+            offset += len(line) + 1
+        name = f"doc_{d // per_doc:03d}.txt"
+        doc = Document(name, "\n".join(body) + "\n", case=f"C{d // per_doc % 5:02d}", sha256=name)
+        project.store.add_document(doc, spans)
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(n, dim)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    encoder = project.embedder().name
+    assert text_key("x") == text_hash("x"), "the store and the embedder must key texts alike"
+    project.store.put_many({text_key(t): v for t, v in zip(texts, vectors, strict=True)}, encoder)
+    # a few hundred reviews so a trained model takes part
+    ids = project.segments()["segment_id"].tolist()
+    for sid, text in zip(ids[:300], texts[:300], strict=True):
+        code = "valence/barrier" if "never" in text or "harder" in text else "valence/facilitator"
+        project.review(int(sid), "ana", accept=[code, "cmo/context"] if "bus" in text else [code])
+    train = project.train(resuggest=False)
+    project.suggest()  # warm: prototypes embedded and cached, model loaded once
+    start = time.perf_counter()
+    result = project.suggest()
+    seconds = time.perf_counter() - start
+    project.close()
+    return {
+        "resuggest_segments": n,
+        "resuggest_seconds": round(seconds, 2),
+        "resuggest_suggestions": result["suggestions"],
+        "resuggest_model": result["model"],
+        "train_seconds_300_labels": train["train_seconds"],
+    }
+
+
+def run_bench(segments: int = 2000, resuggest: int = 100_000) -> dict[str, Any]:
+    """Every figure of ``qual-nlp bench`` in one run."""
+    texts = generate_turns(segments)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        raw = raw_encoder(texts)
+        e2e, e2e_result = end_to_end(texts, folder)
+        out: dict[str, Any] = {
+            "segments": segments,
+            "raw_encoder_segments_per_s": round(raw, 1),
+            "end_to_end_segments_per_s": round(e2e, 1),
+            "end_to_end_to_raw_ratio": round(e2e / raw, 3),
+            "end_to_end_suggestions": e2e_result["suggestions"],
+        }
+        if resuggest:
+            out.update(cached_resuggest(resuggest, folder))
+    out["peak_rss_mb"] = _rss_mb()
+    return out

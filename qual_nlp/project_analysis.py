@@ -1,0 +1,247 @@
+"""Agreement, cross-case analysis and export methods of :class:`qual_nlp.project.Project`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from qual_nlp.errors import RecordNotFoundError, ValidationError
+from qual_nlp.records import Coding, ProjectSnapshot
+
+
+class AnalysisMixin:
+    """Triangulation and cross-case methods; mixed into :class:`~qual_nlp.project.Project`."""
+
+    store: Any
+
+    def codebook(self) -> Any:  # provided by Project
+        raise NotImplementedError
+
+    def segments(self, **filters: Any) -> pd.DataFrame:  # provided by Project
+        raise NotImplementedError
+
+    def codings(self, **filters: Any) -> pd.DataFrame:  # provided by Project
+        raise NotImplementedError
+
+    def cases(self) -> pd.DataFrame:  # provided by Project
+        raise NotImplementedError
+
+    # ------------------------------------------------------------ agreement
+    def coverage(self) -> pd.DataFrame:
+        return self.store.coverage_frame()
+
+    def agreement(self, *, coders: Sequence[str] | None = None, by: str = "code") -> pd.DataFrame:
+        """Agreement statistics (percent, Cohen's κ, Fleiss' κ, Krippendorff's α)."""
+        from qual_nlp.agreement import agreement_report
+
+        return agreement_report(
+            self.codings(),
+            self.coverage(),
+            coders=coders,
+            by=_by(by),
+            codebook=self.codebook(),
+            segments=self.segments(),
+        )
+
+    def model_agreement(
+        self, *, threshold: float = 0.5, against: Sequence[str] | None = None, by: str = "code"
+    ) -> pd.DataFrame:
+        """The newest model scored as one more coder: its suggestions scoring at least
+        ``threshold`` against each human coder (and the consensus), per code."""
+        from qual_nlp.agreement import agreement_report, model_codings, model_coverage
+
+        codings = self.codings()
+        models = codings.loc[codings["coder_role"] == "model", "coder"].unique().tolist()
+        if not models:
+            raise RecordNotFoundError("no model suggestions yet; run suggest or train first")
+        model = sorted(models, key=lambda m: int(m.rsplit("@", 1)[-1]) if "@" in m else 0)[-1]
+        humans = codings[codings["coder_role"] != "model"]
+        decided = pd.concat([humans, model_codings(codings, model, threshold)], ignore_index=True)
+        coverage = pd.concat([self.coverage(), model_coverage(codings, model)], ignore_index=True)
+        coders = list(against) if against else sorted(set(humans["coder"]))
+        return agreement_report(
+            decided,
+            coverage,
+            coders=[*coders, model],
+            by=_by(by),
+            codebook=self.codebook(),
+            segments=self.segments(),
+        ).assign(model=model, threshold=threshold)
+
+    def disagreements(
+        self, *, coders: Sequence[str] | None = None, facet: str | None = None
+    ) -> pd.DataFrame:
+        from qual_nlp.agreement import disagreements
+
+        return disagreements(
+            self.codings(),
+            self.coverage(),
+            coders=coders,
+            facet=facet,
+            codebook=self.codebook(),
+            segments=self.segments(),
+        )
+
+    def consensus_proposal(
+        self, segment_id: int, coders: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        """The majority's codes for a segment, to pre-fill a consensus decision."""
+        from qual_nlp.agreement import majority_proposal
+
+        return majority_proposal(
+            self.codings(),
+            segment_id,
+            coverage=self.coverage(),
+            coders=coders,
+            codebook=self.codebook(),
+        )
+
+    def record_consensus(
+        self, segment_id: int, codes: Sequence[str], *, decided_by: str, why: str = ""
+    ) -> None:
+        """Record the agreed codes of a segment as the ``consensus`` coder's decision."""
+        memo = f"decided by {decided_by}" + (f": {why}" if why else "")
+        self.store.ensure_coder("consensus", "consensus")
+        self.store.review_segment(segment_id, "consensus", accept=list(codes), memo=memo)
+
+    def assign(
+        self,
+        name: str,
+        coders: Sequence[str],
+        *,
+        documents: Sequence[str] | None = None,
+        sample: int | None = None,
+        blind: bool = True,
+        seed: int = 0,
+    ) -> int:
+        """Put documents (or a random sample of segments) in front of coders."""
+        segments = self.segments()
+        if documents:
+            segments = segments[segments["document"].isin(list(documents))]
+        segments = segments[~segments["is_interviewer"]]
+        if sample is not None and sample < len(segments):
+            segments = segments.sample(n=sample, random_state=seed).sort_values("segment_id")
+        ids = [int(i) for i in segments["segment_id"]]
+        self.store.create_assignment(name, coders, ids, blind=blind)
+        return len(ids)
+
+    def assignments(self) -> pd.DataFrame:
+        return self.store.assignments_frame()
+
+    def finish_assignment(self, name: str, coder: str) -> None:
+        self.store.finish_assignment(name, coder)
+
+    # ------------------------------------------------------------- analysis
+    def matrix(
+        self,
+        *,
+        rows: str = "code",
+        cols: str = "case",
+        value: str = "count",
+        **filters: Any,
+    ) -> pd.DataFrame:
+        """Theme × case (or × any attribute) matrix; see :func:`qual_nlp.analysis.theme_matrix`."""
+        from qual_nlp.analysis import theme_matrix
+
+        return theme_matrix(
+            self._analysis_codings(),
+            rows=rows,
+            cols=cols,
+            value=value,
+            codebook=self.codebook(),
+            segments=self._analysis_segments(),
+            **filters,
+        )
+
+    def _analysis_codings(self) -> pd.DataFrame:
+        """Codings with case attributes joined, so matrices can group by them."""
+        codings = self.codings()
+        cases = self.cases()
+        if cases.empty or len(cases.columns) == 1:
+            return codings
+        extra = [c for c in cases.columns if c != "case" and c not in codings.columns]
+        return codings.merge(cases[["case", *extra]], on="case", how="left")
+
+    def _analysis_segments(self) -> pd.DataFrame:
+        segments = self.segments()
+        cases = self.cases()
+        if cases.empty or len(cases.columns) == 1:
+            return segments
+        extra = [c for c in cases.columns if c != "case" and c not in segments.columns]
+        return segments.merge(cases[["case", *extra]], on="case", how="left")
+
+    def analysis_workbook(self, **filters: Any) -> dict[str, pd.DataFrame]:
+        """Every cross-case sheet (theme × case, barriers/facilitators, CMO, quotes, codebook)."""
+        from qual_nlp.export.tables import analysis_workbook
+
+        return dict(
+            analysis_workbook(
+                self._analysis_codings(),
+                self._analysis_segments(),
+                self.codebook(),
+                self.cases(),
+                **filters,
+            )
+        )
+
+    def snapshot(self) -> ProjectSnapshot:
+        """The whole project as plain records (for REFI-QDA export)."""
+        codings = self.codings()
+        records = tuple(
+            Coding(
+                document=r.document,
+                start=int(r.start),
+                end=int(r.end),
+                code=r.code,
+                coder=r.coder,
+                status=r.status,
+                score=None if pd.isna(r.score) else float(r.score),
+                model_version=None if pd.isna(r.model_version) else r.model_version,
+                memo=r.memo or "",
+                segment_id=None if pd.isna(r.segment_id) else int(r.segment_id),
+                created_at=r.created_at,
+                id=int(r.coding_id),
+            )
+            for r in codings.itertuples()
+        )
+        return ProjectSnapshot(
+            name=str(self.store.get_meta("name") or "qual_nlp project"),
+            cases=tuple(self.store.cases()),
+            participants=tuple(self.store.participants()),
+            documents=tuple(self.store.documents()),
+            codebook=self.store.load_codebook(),
+            coders=tuple(self.store.coders()),
+            codings=records,
+            created_at=str(self.store.get_meta("created_at") or ""),
+        )
+
+    def export(self, fmt: str, out: str | Path, **filters: Any) -> Path:
+        """Write ``csv`` (a zip of CSV sheets), ``xlsx``, ``qdpx`` or ``qdc`` to ``out``."""
+        out = Path(out)
+        if fmt == "xlsx":
+            from qual_nlp.export.tables import write_xlsx
+
+            write_xlsx(out, self.analysis_workbook(**filters))
+        elif fmt == "csv":
+            from qual_nlp.export.tables import write_csv_bundle
+
+            write_csv_bundle(out, self.analysis_workbook(**filters))
+        elif fmt == "qdpx":
+            from qual_nlp.export.refi import write_qdpx
+
+            write_qdpx(self.snapshot(), out)
+        elif fmt == "qdc":
+            from qual_nlp.export.refi import write_qdc
+
+            write_qdc(self.codebook(), out)
+        else:
+            raise ValidationError(f"export format {fmt!r} is not one of csv, xlsx, qdpx, qdc")
+        return out
+
+
+def _by(by: str) -> Any:
+    """``case+code`` → ("case", "code") for grouped agreement reports."""
+    return tuple(by.split("+")) if "+" in by else by

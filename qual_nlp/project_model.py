@@ -1,0 +1,132 @@
+"""Suggestion and training methods of :class:`qual_nlp.project.Project`."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pandas as pd
+
+
+class ModelMixin:
+    """Suggest, train, and score the model; mixed into :class:`~qual_nlp.project.Project`."""
+
+    store: Any
+
+    def codebook(self) -> Any:  # provided by Project
+        raise NotImplementedError
+
+    def segments(self, **filters: Any) -> pd.DataFrame:  # provided by Project
+        raise NotImplementedError
+
+    def codings(self, **filters: Any) -> pd.DataFrame:  # provided by Project
+        raise NotImplementedError
+
+    def coverage(self) -> pd.DataFrame:  # provided by Project
+        raise NotImplementedError
+
+    # ----------------------------------------------------------- suggestion
+    MODEL = "model:minilm"
+
+    def embedder(self) -> Any:
+        """The sentence encoder, with this project's embedding cache."""
+        from qual_nlp.embed import Embedder
+
+        encoder = self.store.get_meta("encoder") or None
+        return Embedder(encoder, cache=self.store) if encoder else Embedder(cache=self.store)
+
+    def _coded_segments(self) -> pd.DataFrame:
+        segments = self.segments()
+        return segments[~segments["is_interviewer"]].reset_index(drop=True)
+
+    def latest_model(self) -> tuple[int, Any] | None:
+        """(version, TrainedModel) of the newest trained model, if any."""
+        from qual_nlp import engine
+
+        found = self.store.model_blob(self.MODEL)
+        return None if found is None else (found[0], engine.loads(found[1]))
+
+    def suggest(self, facet: str | None = None) -> dict[str, Any]:
+        """Suggest codes for every participant segment and refresh the review order.
+
+        Zero-shot before any training; afterwards the newest trained model,
+        blended with zero-shot while its labels are few.
+        """
+        from qual_nlp import active, engine
+
+        started = time.perf_counter()
+        codebook = self.codebook()
+        segments = self._coded_segments()
+        ids = [int(i) for i in segments["segment_id"]]
+        embedder = self.embedder()
+        X = embedder.encode(segments["text"].tolist())
+        latest = self.latest_model()
+        version, model = latest if latest else (0, None)
+        zero = engine.zero_shot(codebook, embedder, X, ids)
+        trained = engine.predict(model, X, ids) if model else {}
+        proba = engine.blend(zero, trained, model)
+        exclusive = {f.id: f.exclusive for f in codebook.facets}
+        cuts = engine.thresholds(model)
+        coder = f"{self.MODEL}@{version}"
+        chosen = {facet: proba[facet]} if facet else proba
+        found = active.suggestions(chosen, exclusive, cuts)
+        found = found.assign(model_version=coder)
+        self.store.replace_suggestions(coder, found, segment_ids=ids, facet=facet)
+        self.store.write_scores(active.priorities(proba, exclusive, cuts), coder)
+        return {
+            "model": coder,
+            "segments": len(ids),
+            "suggestions": len(found),
+            "by_facet": {str(k): int(v) for k, v in found["facet"].value_counts().items()},
+            "seconds": round(time.perf_counter() - started, 2),
+        }
+
+    def train(self, *, resuggest: bool = True) -> dict[str, Any]:
+        """Train on every reviewed segment, store the version with its cross-validated
+        macro-F1 and κ against the human codings, then re-suggest with it."""
+        from qual_nlp import engine
+        from qual_nlp.labels import facet_labels
+
+        started = time.perf_counter()
+        codebook = self.codebook()
+        labels = facet_labels(self.codings(), self.coverage(), codebook)
+        ids = sorted({int(s) for fl in labels.values() for s in fl.segment_ids})
+        segments = self.store.segments_frame(segment_ids=ids) if ids else self.segments().iloc[:0]
+        embedder = self.embedder()
+        X = embedder.encode(segments["text"].tolist())
+        model = engine.train(codebook, X, segments["segment_id"].to_numpy(), labels, embedder.name)
+        metrics = {f: m.metrics | {"n": m.n_labels} for f, m in model.facets.items()}
+        version = self.store.add_model_version(
+            self.MODEL, metrics, engine.dumps(model), model.n_labels
+        )
+        summary: dict[str, Any] = {
+            "model": f"{self.MODEL}@{version}",
+            "version": version,
+            "n_labels": len(ids),
+            "facets": metrics,
+            "untrained_facets": sorted({f.id for f in codebook.facets} - set(model.facets)),
+            "train_seconds": round(time.perf_counter() - started, 2),
+        }
+        if resuggest:
+            summary["suggest"] = self.suggest()
+        return summary
+
+    def model_history(self) -> pd.DataFrame:
+        """One row per model version and facet: labels, macro-F1, κ — is it getting better?"""
+        versions = self.store.model_versions()
+        rows = []
+        for r in versions.itertuples():
+            for facet, m in (r.metrics or {}).items():
+                rows.append(
+                    {
+                        "model": f"{r.name}@{r.version}",
+                        "version": r.version,
+                        "created_at": r.created_at,
+                        "facet": facet,
+                        "n_labels": m.get("n"),
+                        "macro_f1": m.get("macro_f1"),
+                        "kappa": m.get("kappa"),
+                    }
+                )
+        columns = ["model", "version", "created_at", "facet", "n_labels", "macro_f1", "kappa"]
+        return pd.DataFrame(rows, columns=columns)
