@@ -84,7 +84,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             print(f"error: {outcome.message}", file=sys.stderr)
         for warning in outcome.warnings:
             if not args.json:
-                print(f"warning: {outcome.path}: {warning}", file=sys.stderr)
+                print(f"warning: {warning}", file=sys.stderr)
 
     with Project.init(args.project) as project:
         if args.cases:

@@ -312,6 +312,7 @@ class Project(ModelMixin, AnalysisMixin):
                 }
             )
         out = []
+        segments = segments.astype(object).where(segments.notna(), None)
         for row in segments.itertuples(index=False):
             out.append(
                 {

@@ -122,3 +122,23 @@ def test_every_command_and_option_is_documented_in_the_readme():
             for option in action.option_strings:
                 if option.startswith("--") and option not in ("--help", "--json"):
                     assert option in readme, f"{name} {option} is not documented in README"
+
+
+def test_the_starter_sample_imports_every_format_with_its_metadata(project_path):
+    from qual_nlp.project import Project
+
+    starter = Path(__file__).resolve().parent.parent / "corpora_samples" / "starter"
+    with Project.init(project_path) as project:
+        outcomes = project.import_files([starter], meta=starter / "meta.csv")
+        assert [o.status for o in outcomes] == ["imported"] * 6
+        formats = {d.source_format for d in project.documents()}
+        assert formats == {"txt", "md", "docx", "vtt", "srt"}
+        cases = project.cases().set_index("case")
+        assert cases.loc["C02", "rurality"] == "rural"
+        roles = {(p.label, p.role) for p in project.participants()}
+        assert ("Manager", "clinic manager") in roles and ("P07", "patient") in roles
+        segments = project.segments()
+        assert segments["document"].nunique() == 6
+        docs = {d.name: d.text for d in project.documents()}
+        for row in segments.itertuples():
+            assert docs[row.document][row.start : row.end] == row.text
