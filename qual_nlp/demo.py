@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from qual_nlp import ingest
 from qual_nlp.errors import RecordNotFoundError
 
 SAMPLES = Path(__file__).resolve().parent.parent / "corpora_samples"
@@ -21,7 +22,10 @@ DEFAULT_PATH = Path("demo") / "sample.qnlp"
 
 
 def samples_folder(folder: str | Path | None = None) -> Path:
+    """The sample study: ``corpora_samples/`` (or its ``starter/`` subset when alone)."""
     path = Path(folder) if folder else SAMPLES
+    if not (path / "meta.csv").exists() and (path / "starter" / "meta.csv").exists():
+        path = path / "starter"
     if not (path / "meta.csv").exists():
         raise RecordNotFoundError(
             f"{path}: no sample corpus there (meta.csv missing). Run from a clone of the "
@@ -59,7 +63,10 @@ def build_demo(
             return {"project": str(path), "up_to_date": True, **project.counts()}
         if (folder / "cases.csv").exists():
             project.import_cases(folder / "cases.csv")
-        outcomes = project.import_files([folder], meta=folder / "meta.csv")
+        listed = ingest.read_metadata(folder / "meta.csv").files
+        outcomes = project.import_files(
+            [folder / name for name in listed], meta=folder / "meta.csv"
+        )
         failed = [o.message for o in outcomes if o.status == "failed"]
         gold = {}
         if (folder / "gold_codings.csv").exists():
