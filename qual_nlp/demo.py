@@ -22,10 +22,8 @@ DEFAULT_PATH = Path("demo") / "sample.qnlp"
 
 
 def samples_folder(folder: str | Path | None = None) -> Path:
-    """The sample study: ``corpora_samples/`` (or its ``starter/`` subset when alone)."""
+    """The sample study: ``corpora_samples/`` (a folder with ``meta.csv``)."""
     path = Path(folder) if folder else SAMPLES
-    if not (path / "meta.csv").exists() and (path / "starter" / "meta.csv").exists():
-        path = path / "starter"
     if not (path / "meta.csv").exists():
         raise RecordNotFoundError(
             f"{path}: no sample corpus there (meta.csv missing). Run from a clone of the "

@@ -54,9 +54,7 @@ def run(*args: str) -> tuple[int, str, str]:
 
 
 def test_a_mixed_batch_imports_in_one_command_and_bad_files_are_named(batch, project_path):
-    code, out, err = run(
-        "import", str(project_path), str(batch), "--meta", str(batch / "meta.csv")
-    )
+    code, out, err = run("import", str(project_path), str(batch), "--meta", str(batch / "meta.csv"))
     assert code == 1, "a failed file makes the exit status non-zero"
     assert "3 imported" in out and "2 failed" in out
     assert "empty.txt" in err and "binary.txt" in err
@@ -64,8 +62,20 @@ def test_a_mixed_batch_imports_in_one_command_and_bad_files_are_named(batch, pro
     code, out, _ = run("segments", str(project_path), "--json")
     assert code == 0
     segments = json.loads(out)["segments"]
-    keys = {"id", "document", "case", "source_type", "speaker", "role", "is_interviewer",
-            "timestamp", "start", "end", "text", "codings"}
+    keys = {
+        "id",
+        "document",
+        "case",
+        "source_type",
+        "speaker",
+        "role",
+        "is_interviewer",
+        "timestamp",
+        "start",
+        "end",
+        "text",
+        "codings",
+    }
     assert keys <= set(segments[0])
     p07 = [s for s in segments if s["speaker"] == "P07"]
     assert p07 and all(s["case"] == "C01" and s["role"] == "patient" for s in p07)
@@ -85,8 +95,17 @@ def test_reimporting_the_same_files_is_a_no_op_that_says_so(batch, project_path)
 
 
 def test_import_json_reports_each_file(batch, project_path, capsys):
-    code = main(["import", str(project_path), str(batch / "C01_P07.txt"),
-                 str(batch / "empty.txt"), "--json", "--case", "C09"])
+    code = main(
+        [
+            "import",
+            str(project_path),
+            str(batch / "C01_P07.txt"),
+            str(batch / "empty.txt"),
+            "--json",
+            "--case",
+            "C09",
+        ]
+    )
     payload = json.loads(capsys.readouterr().out)
     assert code == 1
     assert payload["summary"]["imported"] == 1 and payload["summary"]["failed"] == 1
@@ -127,7 +146,7 @@ def test_every_command_and_option_is_documented_in_the_readme():
 def test_the_starter_sample_imports_every_format_with_its_metadata(project_path):
     from qual_nlp.project import Project
 
-    starter = Path(__file__).resolve().parent.parent / "corpora_samples" / "starter"
+    starter = Path(__file__).resolve().parent / "fixtures" / "starter"
     with Project.init(project_path) as project:
         outcomes = project.import_files([starter], meta=starter / "meta.csv")
         assert [o.status for o in outcomes] == ["imported"] * 6
