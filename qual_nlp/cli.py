@@ -181,22 +181,56 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _split(text: str | None) -> list[str] | None:
+    return [t.strip() for t in text.split(",") if t.strip()] if text else None
+
+
+def _analysis_filters(args: argparse.Namespace) -> dict[str, Any]:
+    """The cross-case filters given on the command line (matrix and export)."""
+    filters: dict[str, Any] = {}
+    if getattr(args, "facet", None):
+        filters["facet"] = args.facet
+    if coders := _split(getattr(args, "coder", None)):
+        filters["coders"] = coders
+    status = getattr(args, "status", None)
+    if status:
+        filters["statuses"] = None if status == "all" else _split(status)
+    if types := _split(getattr(args, "source_type", None)):
+        filters["source_types"] = types
+    if roles := _split(getattr(args, "role", None)):
+        filters["roles"] = roles
+    return filters
+
+
 @command("matrix")
 def cmd_matrix(args: argparse.Namespace) -> int:
-    filters = {}
-    if args.facet:
-        filters["facet"] = args.facet
-    if args.coder:
-        filters["coders"] = [args.coder]
-    with _project(args) as project:
-        frame = project.matrix(rows=args.rows, cols=args.cols, value=args.value, **filters)
-    out = args.out
-    if str(out).lower().endswith(".xlsx"):
-        from qual_nlp.export.tables import write_xlsx
+    from qual_nlp.export.tables import labelled_matrix, write_csv, write_xlsx
 
-        write_xlsx(out, {"Matrix": frame.reset_index()})
+    filters = _analysis_filters(args)
+    with _project(args) as project:
+        if args.valence:
+            filters.pop("facet", None)
+            construct = args.facet or "cfir_domain"
+            frame = project.valence_matrix(
+                cols=args.cols, construct_facet=construct, rollup=args.rollup, **filters
+            )
+        else:
+            frame = project.matrix(
+                rows=args.rows,
+                cols=args.cols,
+                value=args.value,
+                top_k=args.top_k,
+                rank=args.rank,
+                rollup=args.rollup,
+                **filters,
+            )
+        codebook = project.codebook()
+    out = args.out
+    sheet = labelled_matrix(frame, codebook) if args.rows == "code" else frame.reset_index()
+    if str(out).lower().endswith(".xlsx"):
+        write_xlsx(out, {"Barriers-facilitators" if args.valence else "Matrix": sheet})
     else:
-        frame.to_csv(out)
+        write_csv(out, sheet)
     emit(
         args,
         {"out": str(out), "rows": len(frame), "cols": len(frame.columns)},
@@ -227,8 +261,14 @@ def cmd_agreement(args: argparse.Namespace) -> int:
 
 @command("export")
 def cmd_export(args: argparse.Namespace) -> int:
+    filters = _analysis_filters(args)
+    if args.format in ("csv", "xlsx"):
+        filters.update(top_k=args.top_k, window=args.window, within=args.within)
+    elif filters:
+        print("warning: filters apply to csv and xlsx exports only", file=sys.stderr)
+        filters = {}
     with _project(args) as project:
-        out = project.export(args.format, args.out)
+        out = project.export(args.format, args.out, **filters)
     emit(args, {"out": str(out), "format": args.format}, f"{args.format} written to {out}")
     return 0
 
@@ -268,6 +308,17 @@ def cmd_app(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------ parser
+def _filter_options(p: argparse.ArgumentParser) -> None:
+    """The cross-case filters shared by matrix and export."""
+    p.add_argument("--facet", help="only this facet")
+    p.add_argument(
+        "--coder", help="only these coders, comma-separated (a person, consensus, or model)"
+    )
+    p.add_argument("--status", help="statuses kept, comma-separated, or 'all' (default: accepted)")
+    p.add_argument("--source-type", help="only these source types, e.g. interview,focus_group")
+    p.add_argument("--role", help="only these participant roles, e.g. patient")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qual-nlp",
@@ -322,7 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--curve", help="learning curve at these training sizes, e.g. 50,100,200")
     p.add_argument("--json", action="store_true", help="print one JSON document")
 
-    p = add("matrix", "Write a theme x case (or x attribute) matrix.")
+    p = add("matrix", "Write a theme x case (or x attribute) matrix to .csv or .xlsx.")
     p.add_argument("--rows", default="code", help="rows (default: code)")
     p.add_argument(
         "--cols", default="case", help="case or any attribute: province, role, source_type"
@@ -330,10 +381,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--value",
         default="count",
-        help="count | participants | participants_pct | documents | documents_pct | quotes",
+        choices=[
+            "count",
+            "participants",
+            "participants_pct",
+            "documents",
+            "documents_pct",
+            "quotes",
+        ],
+        help="cell value (default: count of coded segments)",
     )
-    p.add_argument("--facet", help="only this facet")
-    p.add_argument("--coder", help="only this coder (a person, consensus, or a model)")
+    p.add_argument(
+        "--valence",
+        action="store_true",
+        help="barrier (-) / facilitator (+) split per construct of --facet (cfir_domain)",
+    )
+    p.add_argument("--top-k", type=int, default=3, help="quotes per cell (--value quotes)")
+    p.add_argument(
+        "--rank",
+        default="score",
+        choices=["score", "chosen"],
+        help="quotes by model score, or those a coder marked 'exemplar' in the memo",
+    )
+    p.add_argument(
+        "--no-rollup",
+        dest="rollup",
+        action="store_false",
+        help="count parent codes only where coded themselves",
+    )
+    _filter_options(p)
     p.add_argument("--out", required=True, help="output .csv or .xlsx")
     p.add_argument("--json", action="store_true", help="print one JSON document")
 
@@ -362,7 +438,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("export", "Export the project: csv (zip), xlsx, qdpx or qdc (REFI-QDA).")
     p.add_argument("--format", required=True, choices=["csv", "xlsx", "qdpx", "qdc"])
-    p.add_argument("--out", required=True, help="output file")
+    p.add_argument("--out", required=True, help="output file (csv: .zip, or a folder)")
+    _filter_options(p)
+    p.add_argument("--top-k", type=int, default=3, help="exemplar quotes per cell")
+    p.add_argument("--window", type=int, default=1, help="CMO chains: segments either side")
+    p.add_argument(
+        "--within",
+        default="window",
+        choices=["window", "turn", "segment"],
+        help="CMO chains: look for context and outcome in a window, the turn or the segment",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON document")
 
     p = add("bench", "Measure encoder, end-to-end and re-suggest throughput.", project=False)

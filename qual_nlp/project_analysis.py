@@ -156,6 +156,54 @@ class AnalysisMixin:
             **filters,
         )
 
+    def valence_matrix(self, *, cols: str = "case", **filters: Any) -> pd.DataFrame:
+        """Barrier (−) / facilitator (+) counts per CFIR construct × case; see
+        :func:`qual_nlp.analysis.valence_matrix`."""
+        from qual_nlp.analysis import valence_matrix
+
+        return valence_matrix(
+            self._analysis_codings(),
+            codebook=self.codebook(),
+            cols=cols,
+            segments=self._analysis_segments(),
+            **filters,
+        )
+
+    def cmo_chains(
+        self, *, window: int = 1, within: str = "window", **filters: Any
+    ) -> pd.DataFrame:
+        """Candidate context–mechanism–outcome chains with their quotes; see
+        :func:`qual_nlp.analysis.cmo_configurations` (and ``cmo_summary`` to count them)."""
+        from qual_nlp.analysis import cmo_configurations
+
+        return cmo_configurations(
+            self.codings(),
+            self.segments(),
+            window=window,
+            within=within,
+            codebook=self.codebook(),
+            **filters,
+        )
+
+    def joint_display(
+        self, numbers: str | Path | pd.DataFrame | None = None, **filters: Any
+    ) -> pd.DataFrame:
+        """The theme × case counts beside case-level numbers: the project's cases, or a
+        CSV (or DataFrame) with a ``case`` column and one column per measure."""
+        from qual_nlp.analysis import joint_display
+
+        cases = self.cases()
+        if numbers is not None:
+            table = numbers if isinstance(numbers, pd.DataFrame) else _read_numbers(numbers)
+            keep = [c for c in cases.columns if c == "case" or c not in table.columns]
+            table = table.assign(case=table["case"].astype(str))
+            cases = (
+                cases[keep]
+                .assign(case=cases["case"].astype(str))
+                .merge(table, on="case", how="outer")
+            )
+        return joint_display(self.matrix(cols="case", value="count", **filters), cases)
+
     def _analysis_codings(self) -> pd.DataFrame:
         """Codings with case attributes joined, so matrices can group by them."""
         codings = self.codings()
@@ -219,7 +267,10 @@ class AnalysisMixin:
         )
 
     def export(self, fmt: str, out: str | Path, **filters: Any) -> Path:
-        """Write ``csv`` (a zip of CSV sheets), ``xlsx``, ``qdpx`` or ``qdc`` to ``out``."""
+        """Write ``csv`` (CSV sheets: a .zip, or a folder), ``xlsx``, ``qdpx`` or ``qdc``.
+
+        ``filters`` (csv and xlsx only) are those of :meth:`analysis_workbook`.
+        """
         out = Path(out)
         if fmt == "xlsx":
             from qual_nlp.export.tables import write_xlsx
@@ -240,6 +291,17 @@ class AnalysisMixin:
         else:
             raise ValidationError(f"export format {fmt!r} is not one of csv, xlsx, qdpx, qdc")
         return out
+
+
+def _read_numbers(path: str | Path) -> pd.DataFrame:
+    """A case-level CSV with a ``case`` column (numbers parsed, text kept)."""
+    frame = pd.read_csv(path)
+    if "case" not in frame.columns:
+        raise ValidationError(
+            f"{path}: the case-level CSV has no 'case' column (found {list(frame.columns)}). "
+            "Fix: add a header row: case,<measure>,<measure>…"
+        )
+    return frame
 
 
 def _by(by: str) -> Any:
