@@ -168,15 +168,25 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from qual_nlp.evaluate import evaluate_files
 
     curve = [int(x) for x in args.curve.split(",")] if args.curve else None
-    report = evaluate_files(
-        args.train,
-        args.test,
-        text_col=args.text_col,
-        labels_col=args.labels_col,
-        sep=args.sep,
-        context_col=args.context_col,
-        curve=curve,
-    )
+    options: dict[str, Any] = {
+        "text_col": args.text_col,
+        "labels_col": args.labels_col,
+        "sep": args.sep,
+        "context_col": args.context_col,
+        "group_col": args.group_col,
+        "curve": curve,
+        "folds": args.cv,
+        "C": args.C,
+        "tfidf_weight": args.tfidf_weight,
+        "context_weight": args.context_weight,
+    }
+    if args.cache:
+        import qual_nlp
+
+        with qual_nlp.open_project(args.cache, create=True) as cache:
+            report = evaluate_files(args.train, args.test, embedder=cache.embedder(), **options)
+    else:
+        report = evaluate_files(args.train, args.test, **options)
     emit(args, report.to_dict(), report.summary())
     return 0
 
@@ -365,12 +375,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("evaluate", "Train on one labelled CSV and score another.", project=False)
     p.add_argument("--train", required=True, help="labelled CSV to train on")
-    p.add_argument("--test", required=True, help="labelled CSV to score")
+    p.add_argument("--test", help="labelled CSV to score (or --cv to cross-validate --train)")
     p.add_argument("--text-col", default="text", help="text column (default: text)")
     p.add_argument("--labels-col", default="labels", help="labels column (default: labels)")
     p.add_argument("--sep", default=";", help="separator of several labels (default: ;)")
     p.add_argument("--context-col", help="column with the preceding turn, used as context")
     p.add_argument("--curve", help="learning curve at these training sizes, e.g. 50,100,200")
+    p.add_argument("--cv", type=int, default=0, help="cross-validate --train in N folds instead")
+    p.add_argument("--group-col", help="with --cv: keep rows of one group (e.g. transcript) together")
+    p.add_argument("--C", type=float, default=1.0, help="inverse regularisation (default: 1.0)")
+    p.add_argument("--tfidf-weight", type=float, default=1.0, help="TF-IDF block weight (0 = off)")
+    p.add_argument("--context-weight", type=float, default=0.5, help="context block weight")
+    p.add_argument("--cache", help="project file used as embedding cache (created if absent)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
 
     p = add("matrix", "Write a theme x case (or x attribute) matrix to .csv or .xlsx.")

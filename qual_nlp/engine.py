@@ -49,6 +49,7 @@ class TrainedModel:
     encoder: str
     facets: dict[str, FacetModel]
     created: float = field(default_factory=time.time)
+    features: Any = None  # a fitted TextFeatures, or None for embeddings alone
 
     @property
     def n_labels(self) -> int:
@@ -66,14 +67,27 @@ def prototypes(codebook: Codebook) -> tuple[dict[str, dict[str, list[str]]], dic
 
 
 def zero_shot(
-    codebook: Codebook, embedder: Any, X: np.ndarray, index: Sequence[int]
+    codebook: Codebook,
+    embedder: Any,
+    X: np.ndarray,
+    index: Sequence[int],
+    texts: Sequence[str] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Per-facet probabilities from similarity to code prototypes (no labels needed)."""
     from qual_nlp.suggest.zeroshot import PrototypeScorer
 
     protos, exclusive = prototypes(codebook)
     scorer = PrototypeScorer(embedder=embedder).fit(protos, exclusive)
-    return _frames(scorer.predict_proba(X), index)
+    return _frames(scorer.predict_proba(X, texts), index)
+
+
+def featurise(
+    features: Any, X: np.ndarray, texts: Sequence[str] | None, context: np.ndarray | None
+) -> Any:
+    """The estimator input: ``X`` alone, or the fitted :class:`TextFeatures` stack."""
+    if features is None or texts is None:
+        return X
+    return features.transform(X, texts, context)
 
 
 def _frames(proba: Mapping[str, Any], index: Sequence[int]) -> dict[str, pd.DataFrame]:
@@ -108,7 +122,7 @@ def _usable(labels: FacetLabels) -> bool:
 
 
 def cross_validated_metrics(
-    estimator_factory: Any, X: np.ndarray, labels: FacetLabels, folds: int = 5
+    estimator_factory: Any, X: np.ndarray, labels: FacetLabels, folds: int = 3
 ) -> dict[str, Any]:
     """Macro-F1 and Cohen's κ of the model against the human labels, by cross-validation."""
     from sklearn.metrics import cohen_kappa_score, f1_score
@@ -142,7 +156,8 @@ def cross_validated_metrics(
     pred_rows: list[Any] = [None] * n
     for train, test in KFold(n_splits=k, shuffle=True, random_state=0).split(X):
         est = estimator_factory(False).fit(X[train], [list(labels.labels[i]) for i in train])
-        for i, row in zip(test, est.predict(X[test]), strict=True):
+        rows = est.predict_labels(X[test]) if hasattr(est, "predict_labels") else est.predict(X[test])
+        for i, row in zip(test, rows, strict=True):
             pred_rows[i] = row
     P = _binarize(pred_rows, list(mlb.classes_))
     kappas = [
@@ -181,9 +196,22 @@ def train(
     labels: Mapping[str, FacetLabels],
     encoder: str,
     *,
+    texts: Sequence[str] | None = None,
+    context: np.ndarray | None = None,
     cross_validate: bool = True,
 ) -> TrainedModel:
-    """Fit one estimator per facet with enough labels; ``X`` rows align with ``segment_ids``."""
+    """Fit one estimator per facet with enough labels; ``X`` rows align with ``segment_ids``.
+
+    With ``texts`` (and optionally ``context``, the preceding turn's vectors)
+    the estimators see :class:`~qual_nlp.suggest.features.TextFeatures`:
+    embedding + context embedding + TF-IDF n-grams; otherwise the embeddings.
+    """
+    features = None
+    if texts is not None and len(texts):
+        from qual_nlp.suggest.features import TextFeatures
+
+        features = TextFeatures().fit(list(texts))
+    F = featurise(features, X, texts, context)
     row_of = {int(s): i for i, s in enumerate(segment_ids)}
     facets: dict[str, FacetModel] = {}
     for facet in codebook.facets:
@@ -194,19 +222,28 @@ def train(
         fl = FacetLabels(fl.facet, fl.exclusive, fl.segment_ids[keep], [fl.labels[i] for i in keep])
         if not _usable(fl):
             continue
-        Xf = X[[row_of[int(s)] for s in fl.segment_ids]]
+        Xf = F[[row_of[int(s)] for s in fl.segment_ids]]
         metrics = cross_validated_metrics(make_estimator, Xf, fl) if cross_validate else {}
         estimator = make_estimator(fl.exclusive).fit(Xf, _targets(fl, []))
         classes = [str(c) for c in getattr(estimator, "classes_", [])]
         facets[facet.id] = FacetModel(facet.id, fl.exclusive, classes, estimator, len(fl), metrics)
-    return TrainedModel(encoder, facets)
+    return TrainedModel(encoder, facets, features=features)
 
 
-def predict(model: TrainedModel, X: np.ndarray, index: Sequence[int]) -> dict[str, pd.DataFrame]:
+def predict(
+    model: TrainedModel,
+    X: np.ndarray,
+    index: Sequence[int],
+    texts: Sequence[str] | None = None,
+    context: np.ndarray | None = None,
+) -> dict[str, pd.DataFrame]:
     """Per-facet probabilities from the trained estimators."""
+    if model.features is not None and texts is None:
+        raise ValueError("this model was trained on text features: pass the segments' texts")
+    F = featurise(model.features, X, texts, context)
     out = {}
     for facet, fm in model.facets.items():
-        proba = fm.estimator.predict_proba(X)
+        proba = fm.estimator.predict_proba(F)
         columns = [str(c) for c in fm.estimator.classes_]
         out[facet] = pd.DataFrame(
             proba, index=pd.Index(list(index), name="segment_id"), columns=columns
@@ -275,6 +312,8 @@ def dumps(model: TrainedModel) -> bytes:
         zf.writestr("manifest.json", json.dumps(manifest, default=float))
         for facet, fm in model.facets.items():
             zf.writestr(f"{facet}.bin", save_estimator(fm.estimator))
+        if model.features is not None:
+            zf.writestr("features.bin", save_estimator(model.features))
     return buffer.getvalue()
 
 
@@ -296,4 +335,6 @@ def loads(blob: bytes) -> TrainedModel:
             )
             for f, m in manifest["facets"].items()
         }
-    return TrainedModel(manifest["encoder"], facets, manifest["created"])
+        names = set(zf.namelist())
+        features = load_estimator(zf.read("features.bin")) if "features.bin" in names else None
+    return TrainedModel(manifest["encoder"], facets, manifest["created"], features)

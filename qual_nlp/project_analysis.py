@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,18 +16,11 @@ class AnalysisMixin:
     """Triangulation and cross-case methods; mixed into :class:`~qual_nlp.project.Project`."""
 
     store: Any
-
-    def codebook(self) -> Any:  # provided by Project
-        raise NotImplementedError
-
-    def segments(self, **filters: Any) -> pd.DataFrame:  # provided by Project
-        raise NotImplementedError
-
-    def codings(self, **filters: Any) -> pd.DataFrame:  # provided by Project
-        raise NotImplementedError
-
-    def cases(self) -> pd.DataFrame:  # provided by Project
-        raise NotImplementedError
+    # provided by Project (annotations only, so the MRO finds the real methods)
+    codebook: Callable[..., Any]
+    segments: Callable[..., pd.DataFrame]
+    codings: Callable[..., pd.DataFrame]
+    cases: Callable[..., pd.DataFrame]
 
     # ------------------------------------------------------------ agreement
     def coverage(self) -> pd.DataFrame:

@@ -3,27 +3,31 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
+
+
+def with_context(segments: pd.DataFrame) -> pd.DataFrame:
+    """Participant segments with a ``context`` column: the last passage of the turn
+    before theirs in the same document (typically the interviewer's question)."""
+    frame = segments.sort_values(["document", "start"]).reset_index(drop=True)
+    last = frame.groupby(["document", "turn_index"], sort=False)["text"].last()
+    keys = zip(frame["document"], frame["turn_index"] - 1, strict=True)
+    frame["context"] = [last.get(key, "") for key in keys]
+    return frame[~frame["is_interviewer"].astype(bool)].reset_index(drop=True)
 
 
 class ModelMixin:
     """Suggest, train, and score the model; mixed into :class:`~qual_nlp.project.Project`."""
 
     store: Any
-
-    def codebook(self) -> Any:  # provided by Project
-        raise NotImplementedError
-
-    def segments(self, **filters: Any) -> pd.DataFrame:  # provided by Project
-        raise NotImplementedError
-
-    def codings(self, **filters: Any) -> pd.DataFrame:  # provided by Project
-        raise NotImplementedError
-
-    def coverage(self) -> pd.DataFrame:  # provided by Project
-        raise NotImplementedError
+    # provided by Project and its analysis mixin (annotations only, so the MRO finds them)
+    codebook: Callable[..., Any]
+    segments: Callable[..., pd.DataFrame]
+    codings: Callable[..., pd.DataFrame]
+    coverage: Callable[..., pd.DataFrame]
 
     # ----------------------------------------------------------- suggestion
     MODEL = "model:minilm"
@@ -36,8 +40,8 @@ class ModelMixin:
         return Embedder(encoder, cache=self.store) if encoder else Embedder(cache=self.store)
 
     def _coded_segments(self) -> pd.DataFrame:
-        segments = self.segments()
-        return segments[~segments["is_interviewer"]].reset_index(drop=True)
+        """Participant segments, each with ``context``: the text of the turn before it."""
+        return with_context(self.segments())
 
     def latest_model(self) -> tuple[int, Any] | None:
         """(version, TrainedModel) of the newest trained model, if any."""
@@ -59,11 +63,15 @@ class ModelMixin:
         segments = self._coded_segments()
         ids = [int(i) for i in segments["segment_id"]]
         embedder = self.embedder()
-        X = embedder.encode(segments["text"].tolist())
+        texts = segments["text"].tolist()
+        X = embedder.encode(texts)
         latest = self.latest_model()
         version, model = latest if latest else (0, None)
-        zero = engine.zero_shot(codebook, embedder, X, ids)
-        trained = engine.predict(model, X, ids) if model else {}
+        zero = engine.zero_shot(codebook, embedder, X, ids, texts)
+        trained = {}
+        if model:
+            context = embedder.encode(segments["context"].tolist())
+            trained = engine.predict(model, X, ids, texts, context)
         proba = engine.blend(zero, trained, model)
         exclusive = {f.id: f.exclusive for f in codebook.facets}
         cuts = engine.thresholds(model)
@@ -90,11 +98,22 @@ class ModelMixin:
         started = time.perf_counter()
         codebook = self.codebook()
         labels = facet_labels(self.codings(), self.coverage(), codebook)
-        ids = sorted({int(s) for fl in labels.values() for s in fl.segment_ids})
-        segments = self.store.segments_frame(segment_ids=ids) if ids else self.segments().iloc[:0]
+        ids = {int(s) for fl in labels.values() for s in fl.segment_ids}
+        segments = self._coded_segments()
+        segments = segments[segments["segment_id"].isin(ids)].reset_index(drop=True)
         embedder = self.embedder()
-        X = embedder.encode(segments["text"].tolist())
-        model = engine.train(codebook, X, segments["segment_id"].to_numpy(), labels, embedder.name)
+        texts = segments["text"].tolist()
+        X = embedder.encode(texts)
+        context = embedder.encode(segments["context"].tolist())
+        model = engine.train(
+            codebook,
+            X,
+            segments["segment_id"].to_numpy(),
+            labels,
+            embedder.name,
+            texts=texts,
+            context=context,
+        )
         metrics = {f: m.metrics | {"n": m.n_labels} for f, m in model.facets.items()}
         version = self.store.add_model_version(
             self.MODEL, metrics, engine.dumps(model), model.n_labels

@@ -1,0 +1,142 @@
+"""Feature builder: sentence embeddings, TF-IDF n-grams and conversational context."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+|\n+")
+
+
+def split_passages(text: str, max_words: int = 64) -> list[str]:
+    """Cut a long text into consecutive passages of whole sentences, each ≤ ``max_words``.
+
+    A text that already fits is returned as is (one passage); a single sentence
+    longer than ``max_words`` is cut between words.
+
+    >>> split_passages("One two. Three four five. Six.", max_words=3)
+    ['One two.', 'Three four five.', 'Six.']
+    """
+    text = text.strip()
+    if len(text.split()) <= max_words:
+        return [text] if text else [""]
+    pieces: list[list[str]] = []
+    for sentence in _SENTENCE_END.split(text):
+        words = sentence.split()
+        for i in range(0, len(words), max_words):
+            pieces.append(words[i : i + max_words])
+    passages: list[str] = []
+    current: list[str] = []
+    for words in pieces:
+        if current and len(current) + len(words) > max_words:
+            passages.append(" ".join(current))
+            current = []
+        current.extend(words)
+    if current:
+        passages.append(" ".join(current))
+    return passages
+
+
+def pool_passages(vectors: np.ndarray, owners: Sequence[int], n: int) -> np.ndarray:
+    """Mean and max of passage vectors per owning text: shape (n, 2 · dim).
+
+    Long texts (narratives, long turns) are cut with :func:`split_passages`,
+    each passage embedded, then pooled here so a theme mentioned in one
+    sentence of a long story is not averaged away.
+
+    >>> v = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    >>> pool_passages(v, [0, 0, 1], 2).tolist()
+    [[0.5, 0.5, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0]]
+    """
+    vectors = np.asarray(vectors, dtype=np.float32)
+    owners = np.asarray(owners, dtype=int)
+    dim = vectors.shape[1]
+    total = np.zeros((n, dim), dtype=np.float32)
+    np.add.at(total, owners, vectors)
+    counts = np.bincount(owners, minlength=n)[:, None]
+    mean = np.divide(total, counts, out=np.zeros_like(total), where=counts > 0)
+    top = np.full((n, dim), -np.inf, dtype=np.float32)
+    np.maximum.at(top, owners, vectors)
+    top[~np.isfinite(top)] = 0.0
+    return np.hstack([mean, top])
+
+
+class TextFeatures:
+    """Segment features: its embedding, the preceding turn's embedding, TF-IDF n-grams.
+
+    ``fit(texts)`` learns the TF-IDF vocabulary; ``transform(vectors, texts,
+    context_vectors)`` stacks ``[vectors, context_weight · context_vectors,
+    tfidf_weight · tfidf(texts)]`` into one sparse matrix. Embeddings come from
+    :class:`qual_nlp.embed.Embedder` (cached), so the featuriser itself holds no
+    model and saves as plain arrays.
+
+    >>> f = TextFeatures(tfidf_weight=1.0, min_df=1).fit(["no time", "good nurse"])
+    >>> f.transform(np.ones((2, 3)), ["no time", "good nurse"]).shape
+    (2, 12)
+    """
+
+    def __init__(
+        self,
+        context_weight: float = 0.5,
+        tfidf_weight: float = 1.0,
+        ngram_max: int = 2,
+        min_df: int = 2,
+        max_features: int = 50000,
+    ) -> None:
+        self.context_weight = context_weight
+        self.tfidf_weight = tfidf_weight
+        self.ngram_max = ngram_max
+        self.min_df = min_df
+        self.max_features = max_features
+
+    def get_params(self, deep: bool = False) -> dict[str, Any]:
+        return {
+            "context_weight": self.context_weight,
+            "tfidf_weight": self.tfidf_weight,
+            "ngram_max": self.ngram_max,
+            "min_df": self.min_df,
+            "max_features": self.max_features,
+        }
+
+    def fit(self, texts: Sequence[str]) -> TextFeatures:
+        self.tfidf_ = None
+        if self.tfidf_weight > 0:
+            from sklearn.feature_extraction.text import TfidfVectorizer
+
+            vectorizer = TfidfVectorizer(
+                ngram_range=(1, self.ngram_max),
+                min_df=min(self.min_df, max(1, len(texts) // 2)),
+                sublinear_tf=True,
+                max_features=self.max_features,
+            )
+            try:
+                self.tfidf_ = vectorizer.fit(list(texts))
+            except ValueError:  # empty vocabulary (e.g. only stop words)
+                self.tfidf_ = None
+        return self
+
+    def transform(
+        self,
+        vectors: np.ndarray,
+        texts: Sequence[str],
+        context_vectors: np.ndarray | None = None,
+    ) -> Any:
+        import scipy.sparse as sp
+
+        if not hasattr(self, "tfidf_"):
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError("TextFeatures is not fitted yet; call fit(texts) first.")
+        blocks = [sp.csr_matrix(np.asarray(vectors, dtype=np.float32))]
+        if self.context_weight > 0:
+            if context_vectors is None:
+                context_vectors = np.zeros_like(vectors)
+            blocks.append(sp.csr_matrix(self.context_weight * np.asarray(context_vectors)))
+        if self.tfidf_ is not None:
+            blocks.append(self.tfidf_weight * self.tfidf_.transform(list(texts)))
+        matrix = sp.hstack(blocks).tocsr()
+        self.n_features_out_ = int(matrix.shape[1])
+        return matrix

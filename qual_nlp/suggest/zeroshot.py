@@ -1,0 +1,237 @@
+"""Zero-shot code scores: similarity of a segment to each code's prototypes.
+
+Before anyone has coded anything, a code is known only by its definition,
+inclusion note and example quotes. :class:`PrototypeScorer` embeds those texts
+and scores a segment by its best similarity to each code's prototypes, turned
+into a probability by a per-facet logistic calibration. It also makes an
+explicit "no code" decision: segments closer to small talk, consent chatter,
+back-channels or interviewer questions than to any code (and very short
+segments) get "none" in exclusive facets and low scores in multi-label ones.
+
+The default calibration comes from the codebook itself — each code's examples
+against the other codes' and the "no code" prototypes, leave-one-out — and
+:meth:`PrototypeScorer.calibrate` refits it per facet on reviewed segments.
+
+>>> scorer = PrototypeScorer(embedder=Embedder())  # doctest: +SKIP
+>>> scorer.fit(prototype_texts(cb), {"valence": True}).predict_proba(X)["valence"]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from qual_nlp.errors import ValidationError
+
+__all__ = ["NONE", "NONE_PROTOTYPES", "Calibration", "PrototypeScorer"]
+
+NONE = "none"
+
+#: What uncodable talk sounds like: small talk, consent and recording chatter,
+#: back-channels, logistics and interviewer questions.
+NONE_PROTOTYPES: tuple[str, ...] = (
+    "Yes.",
+    "Mm-hm.",
+    "Okay, right.",
+    "Yeah, yeah.",
+    "I don't know.",
+    "Sorry, can you repeat the question?",
+    "Is it recording now? Can you hear me okay?",
+    "Before we start, did you sign the consent form? You can stop at any time.",
+    "Thank you for taking the time to talk with me today.",
+    "Would you like a coffee? The parking was hard to find this morning.",
+    "It's so cold outside today, the roads were icy.",
+    "My daughter has a hockey game tonight, I have to leave at four.",
+    "Can you tell me a little about your role?",
+    "How long have you been working at the clinic?",
+    "What do you mean by that? Can you give me an example?",
+    "Okay, let's move on to the next question.",
+    "Is there anything else you would like to add?",
+    "Thank you, that's all my questions. I'll stop the recording now.",
+)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """``p = sigmoid(slope · (similarity − centre))`` for one facet."""
+
+    centre: float
+    slope: float
+
+    def __call__(self, similarity: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-self.slope * (similarity - self.centre)))
+
+
+def _short_penalty(texts: Sequence[str] | None, n: int, min_words: int) -> np.ndarray:
+    """Log-odds pushed towards "none" for segments shorter than ``min_words`` words."""
+    if texts is None:
+        return np.zeros(n)
+    words = np.array([len(str(t).split()) for t in texts], dtype=float)
+    return np.clip(min_words - words, 0, None) * 1.0
+
+
+class PrototypeScorer:
+    """Zero-shot per-facet probabilities from code prototypes.
+
+    Parameters
+    ----------
+    embedder : anything with ``encode(list[str]) -> (n, dim)`` unit vectors
+        (:class:`qual_nlp.embed.Embedder`).
+    top_k : a code's similarity is the mean of its ``top_k`` best prototype
+        similarities (1 = the single best).
+    min_words : segments shorter than this lean towards "none".
+    none_prototypes : texts standing for uncodable talk.
+    """
+
+    def __init__(
+        self,
+        embedder: Any,
+        top_k: int = 2,
+        min_words: int = 5,
+        none_prototypes: Sequence[str] = NONE_PROTOTYPES,
+    ) -> None:
+        self.embedder = embedder
+        self.top_k = top_k
+        self.min_words = min_words
+        self.none_prototypes = tuple(none_prototypes)
+
+    def fit(
+        self, prototypes: Mapping[str, Mapping[str, Sequence[str]]], exclusive: Mapping[str, bool]
+    ) -> PrototypeScorer:
+        """Embed every prototype text; calibrate each facet from the codebook alone.
+
+        ``prototypes`` maps facet → code path → texts (see
+        :func:`qual_nlp.codebook.prototype_texts`); ``exclusive`` facet → bool.
+        """
+        self.exclusive_ = {f: bool(exclusive.get(f, False)) for f in prototypes}
+        self.codes_: dict[str, list[str]] = {}
+        self.vectors_: dict[str, list[np.ndarray]] = {}
+        texts: list[str] = list(self.none_prototypes)
+        spans: dict[tuple[str, str], tuple[int, int]] = {}
+        for facet, codes in prototypes.items():
+            for code, items in codes.items():
+                items = [t for t in items if t and t.strip()]
+                if not items:
+                    raise ValidationError(
+                        f"code {code!r} has no definition or example to score against. "
+                        "Give it a definition in the codebook."
+                    )
+                spans[(facet, code)] = (len(texts), len(texts) + len(items))
+                texts.extend(items)
+        matrix = np.asarray(self.embedder.encode(texts), dtype=np.float32)
+        self.none_vectors_ = matrix[: len(self.none_prototypes)]
+        for facet, codes in prototypes.items():
+            self.codes_[facet] = list(codes)
+            self.vectors_[facet] = [matrix[slice(*spans[(facet, c)])] for c in codes]
+        self.calibration_ = {f: self._default_calibration(f) for f in self.codes_}
+        return self
+
+    # ------------------------------------------------------------- scoring
+    def _code_similarity(self, X: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+        sims = X @ vectors.T
+        k = min(self.top_k, sims.shape[1])
+        if k == 1:
+            return sims.max(axis=1)
+        return np.sort(sims, axis=1)[:, -k:].mean(axis=1)
+
+    def similarities(self, X: np.ndarray) -> dict[str, np.ndarray]:
+        """Raw per-facet similarity matrices (n_segments × n_codes)."""
+        self._check_fitted()
+        X = np.asarray(X, dtype=np.float32)
+        return {
+            facet: np.column_stack([self._code_similarity(X, v) for v in vectors])
+            if vectors
+            else np.zeros((len(X), 0))
+            for facet, vectors in self.vectors_.items()
+        }
+
+    def none_similarity(self, X: np.ndarray) -> np.ndarray:
+        """How much each segment sounds like uncodable talk."""
+        self._check_fitted()
+        return self._code_similarity(np.asarray(X, dtype=np.float32), self.none_vectors_)
+
+    def predict_proba(
+        self, X: np.ndarray, texts: Sequence[str] | None = None
+    ) -> dict[str, pd.DataFrame]:
+        """Per facet, a DataFrame of probabilities (columns = code paths, plus
+        ``none`` for exclusive facets). ``texts`` (optional, aligned with ``X``)
+        lets very short segments lean towards "none"."""
+        sims = self.similarities(X)
+        none_sim = self.none_similarity(X)
+        penalty = _short_penalty(texts, len(none_sim), self.min_words)
+        out: dict[str, pd.DataFrame] = {}
+        for facet, S in sims.items():
+            cal = self.calibration_[facet]
+            codes = self.codes_[facet]
+            logit = cal.slope * (S - cal.centre)
+            # "none" competes through the distance to the uncodable prototypes
+            none_logit = cal.slope * (none_sim - cal.centre) + penalty
+            if self.exclusive_[facet]:
+                z = np.column_stack([logit, np.maximum(none_logit, 0.0)])
+                z -= z.max(axis=1, keepdims=True)
+                p = np.exp(z)
+                p /= p.sum(axis=1, keepdims=True)
+                out[facet] = pd.DataFrame(p, columns=[*codes, NONE])
+            else:
+                relevance = 1.0 / (1.0 + np.exp(np.clip(none_logit - logit.max(axis=1), -50, 50)))
+                probs = 1.0 / (1.0 + np.exp(-logit)) * relevance[:, None]
+                out[facet] = pd.DataFrame(probs, columns=codes)
+        return out
+
+    # --------------------------------------------------------- calibration
+    def _default_calibration(self, facet: str) -> Calibration:
+        """Centre between codes' own examples (leave-one-out) and everything else."""
+        vectors = self.vectors_[facet]
+        own: list[float] = []
+        other: list[float] = []
+        for i, vi in enumerate(vectors):
+            if len(vi) >= 2:
+                sims = vi @ vi.T
+                np.fill_diagonal(sims, -np.inf)
+                own.extend(sims.max(axis=1).tolist())
+            for j, vj in enumerate(vectors):
+                if i != j and len(vj):
+                    other.extend((vi @ vj.T).max(axis=1).tolist())
+        other.extend((self.none_vectors_ @ np.vstack(vectors).T).max(axis=1).tolist())
+        pos = float(np.mean(own)) if own else 0.5
+        neg = float(np.median(other)) if other else 0.2
+        centre = (pos + neg) / 2 if pos > neg else pos
+        spread = max(pos - neg, 0.05)
+        return Calibration(centre=centre, slope=float(np.clip(8.0 / spread, 10.0, 80.0)))
+
+    def calibrate(self, facet: str, X: np.ndarray, coded: np.ndarray) -> Calibration:
+        """Refit a facet's calibration on reviewed segments.
+
+        ``coded`` is a 0/1 matrix (n_segments × the facet's codes): which codes
+        each reviewed segment got. A one-feature logistic regression on the
+        similarity fits centre and slope; returns the new calibration.
+        """
+        from sklearn.linear_model import LogisticRegression
+
+        S = self.similarities(X)[facet]
+        coded = np.asarray(coded)
+        if coded.shape != S.shape:
+            raise ValidationError(
+                f"calibrate({facet!r}): coded has shape {coded.shape}, expected {S.shape} "
+                "(one row per segment, one column per code of the facet)."
+            )
+        y = coded.ravel().astype(int)
+        if y.min() == y.max():
+            return self.calibration_[facet]
+        model = LogisticRegression(C=10.0).fit(S.reshape(-1, 1), y)
+        slope = float(model.coef_[0, 0])
+        if slope <= 0:
+            return self.calibration_[facet]
+        cal = Calibration(centre=float(-model.intercept_[0] / slope), slope=slope)
+        self.calibration_[facet] = cal
+        return cal
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "vectors_"):
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError("PrototypeScorer is not fitted yet; call fit(prototypes, ...)")
