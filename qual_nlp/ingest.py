@@ -230,8 +230,9 @@ def plan_file(
     speakers = list(dict.fromkeys(t.speaker for t in parsed.turns if t.speaker))
     if main_role:
         others = [s for s in speakers if s not in roles and not importers.is_interviewer_label(s)]
-        if len(others) == 1:
-            roles[others[0]] = main_role
+        # an interview's one respondent, or every unmapped member of a focus group
+        if len(others) == 1 or doc.source_type == "focus_group":
+            roles.update({s: main_role for s in others})
     attrs = metadata.case_attributes.get(chosen_case, {}) if metadata and chosen_case else {}
     return ImportPlan(path, parsed, doc, roles, dict(attrs))
 

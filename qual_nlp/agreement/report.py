@@ -62,6 +62,10 @@ STAT_COLUMNS = (
 )
 ALL_CODES = "all codes"
 UNKNOWN_CASE = "(case unknown)"
+UNPLACED_NOTE = "segments no coding names the case of: pass segments= to place them"
+NO_CASE_NOTE = (
+    "segments of documents without a case (such as focus groups), or missing from segments="
+)
 
 
 @dataclass(frozen=True)
@@ -177,6 +181,7 @@ def agreement_report(
     n_coders = len(data.coders)
     want_group, want_pairs = not by_pair, by_pair or n_coders == 2
     acc = _Accumulator(data, blocks)
+    no_case = UNPLACED_NOTE if segments is None else NO_CASE_NOTE
     measures: list[_Measure] = []
     presence = (NONE, "present")
 
@@ -216,7 +221,9 @@ def agreement_report(
                 key["case"] = case
             combined = acc.combined.get((m_index, b), np.zeros(n_coders))
             if by_pair:
-                rows.extend(_pair_rows(acc.pairs[m_index, b], measure, key, data, combined))
+                rows.extend(
+                    _pair_rows(acc.pairs[m_index, b], measure, key, data, combined, no_case)
+                )
                 continue
             t = acc.group[m_index, b]
             cohen = (
@@ -233,6 +240,7 @@ def agreement_report(
                     int(covered.any(axis=0).sum()),
                     (percent_from(t), cohen, fleiss_from(t), alpha_from(t)),
                     notes,
+                    no_case,
                 )
             )
     return _frame(rows, keys, level, by_pair)
@@ -248,6 +256,7 @@ def _pair_rows(
     key: dict[str, object],
     data: ReliabilityData,
     combined: np.ndarray,
+    no_case: str = UNPLACED_NOTE,
 ) -> list[dict[str, object]]:
     percent, cohen = percent_from(p.tally()), cohen_from(p)
     fleiss, alpha = fleiss_from(p.tally()), alpha_from(p.tally())
@@ -259,7 +268,8 @@ def _pair_rows(
         if combined[i] + combined[j]:
             notes.append(_combined_note(int(combined[i] + combined[j])))
         stats = (percent[i, j], cohen[i, j], fleiss[i, j], alpha[i, j])
-        rows.append(_row(pair_key, measure, int(round(n_segments[i, j])), 2, stats, notes))
+        n_units = int(round(n_segments[i, j]))
+        rows.append(_row(pair_key, measure, n_units, 2, stats, notes, no_case))
     return rows
 
 
@@ -270,13 +280,15 @@ def _row(
     n_coders: int,
     stats: tuple[object, object, object, object],
     notes: list[str],
+    no_case: str = UNPLACED_NOTE,
 ) -> dict[str, object]:
+    """One report row; ``no_case`` explains a ``(case unknown)`` row."""
     row = dict(key)
     row["facet"], row["code"] = measure.facet, measure.code
     percent, cohen, fleiss, alpha = (float(s) for s in stats)  # type: ignore[arg-type]
     if "case" in key and key["case"] is None:
         row["case"] = UNKNOWN_CASE
-        notes.append("segments no coding names the case of: pass segments= to place them")
+        notes.append(no_case)
     row.update(
         values=measure.values,
         n_codes=measure.n_codes,

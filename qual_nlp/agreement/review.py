@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from qual_nlp.agreement.units import DEFAULT_STATUSES, reliability_data
+from qual_nlp.agreement.units import DEFAULT_STATUSES, reliability_data, select_coders
 from qual_nlp.records import Codebook
 
 __all__ = ["DISAGREEMENT_COLUMNS", "PROPOSAL_COLUMNS", "disagreements", "majority_proposal"]
@@ -178,10 +178,17 @@ def majority_proposal(
     >>> majority_proposal(codings, 7, coverage=coverage)[["code", "votes", "proposed"]].to_dict("list")
     {'code': ['cmo/context', 'cmo/outcome'], 'votes': [2, 1], 'proposed': [False, False]}
     """
+    if coders is not None:  # names are checked against the whole project, not this segment
+        select_coders(codings, coverage, coders, statuses)
     codings = codings[codings["segment_id"] == unit]
     if coverage is not None:
         coverage = coverage[coverage["segment_id"] == unit]
-    if codings.empty and (coverage is None or coverage.empty):
+    if coders is not None:  # coders who did not review this segment have no vote on it
+        here = set(codings["coder"]) | (set(coverage["coder"]) if coverage is not None else set())
+        coders = [c for c in coders if c in here]
+    if (coders is not None and not coders) or (
+        codings.empty and (coverage is None or coverage.empty)
+    ):
         return pd.DataFrame(columns=list(PROPOSAL_COLUMNS))
     data = reliability_data(codings, coverage, coders=coders, codebook=codebook, statuses=statuses)
     rows = []

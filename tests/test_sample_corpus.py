@@ -1,0 +1,390 @@
+"""The bundled sample study (``corpora_samples/``) imports to the numbers counted by hand.
+
+Every expected number below was counted once from ``meta.csv``, the files and
+``gold_codings.csv`` and is written as a literal, so a change in importing,
+segmenting or quote matching shows up here as a changed count.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from qual_nlp.project import Project
+
+SAMPLES = Path(__file__).resolve().parent.parent / "corpora_samples"
+
+ANALYST, INVESTIGATOR, PARTNER = "amelie.gagnon", "rachid.benali", "gilles.ouellet"
+
+CASE_ATTRIBUTES = [
+    {"case": "C01", "province": "QC", "rurality": "urban"},
+    {"case": "C02", "province": "QC", "rurality": "rural"},
+    {"case": "C03", "province": "ON", "rurality": "urban"},
+    {"case": "C04", "province": "NB", "rurality": "urban"},
+    {"case": "C05", "province": "MB", "rurality": "rural"},
+]
+
+# document → (participant_role column of meta.csv, {speaker: role} of the participants,
+#             interviewer labels); field notes have no speakers at all.
+FIELD_NOTES = ("research coordinator", {}, set())
+DOCUMENTS: dict[str, tuple[str, dict[str, str], set[str]]] = {
+    "C01_ncm_interview.txt": (
+        "nurse case manager",
+        {"NCM": "nurse case manager"},
+        {"Interviewer"},
+    ),
+    "C01_manager_interview.docx": (
+        "clinic manager",
+        {"Manager": "clinic manager"},
+        {"Interviewer"},
+    ),
+    "C01_gp_interview.vtt": (
+        "family physician",
+        {"Marc-André Dubois": "family physician"},
+        {"Julie Roy"},
+    ),
+    "C01_patient_P01_interview.txt": ("patient", {"P01": "patient"}, {"INT"}),
+    "C01_patient_P02_interview.srt": ("patient", {"P02": "patient"}, {"Interviewer"}),
+    "C01_field_notes.md": FIELD_NOTES,
+    "C02_ncm_interview.txt": (
+        "nurse case manager",
+        {"Josée": "nurse case manager"},
+        {"Interviewer"},
+    ),
+    "C02_manager_interview.txt": (
+        "clinic manager",
+        {"Réjean Bélanger": "clinic manager"},
+        {"Interviewer"},
+    ),
+    "C02_gp_interview.docx": (
+        "family physician",
+        {"Dr. Lévesque": "family physician"},
+        {"Interviewer"},
+    ),
+    "C02_patient_P03_interview.txt": ("patient", {"MARIE": "patient"}, {"INTERVIEWER"}),
+    "C02_field_notes.docx": FIELD_NOTES,
+    "C03_ncm_interview.vtt": (
+        "nurse case manager",
+        {"Karen": "nurse case manager"},
+        {"Interviewer"},
+    ),
+    "C03_manager_interview.txt": (
+        "clinic manager",
+        {"Manager": "clinic manager"},
+        {"Interviewer"},
+    ),
+    "C03_gp_interview.txt": (
+        "family physician",
+        {"Dr. Patel": "family physician"},
+        {"Interviewer"},
+    ),
+    "C03_patient_P05_interview.txt": ("patient", {"P05": "patient"}, {"Int"}),
+    "C03_field_notes.md": FIELD_NOTES,
+    "C04_ncm_interview.docx": (
+        "nurse case manager",
+        {"NCM": "nurse case manager"},
+        {"Interviewer"},
+    ),
+    "C04_manager_interview.srt": (
+        "clinic manager",
+        {"Manager": "clinic manager"},
+        {"Interviewer"},
+    ),
+    "C04_gp_interview.txt": (
+        "family physician",
+        {"Dr. Arsenault": "family physician"},
+        {"Interviewer"},
+    ),
+    "C04_patient_P09_interview.txt": ("patient", {"P09": "patient"}, {"INT"}),
+    "C04_field_notes.md": FIELD_NOTES,
+    "C05_ncm_interview.txt": (
+        "nurse case manager",
+        {"NCM": "nurse case manager"},
+        {"Interviewer"},
+    ),
+    "C05_manager_interview.docx": (
+        "clinic manager",
+        {"Manager": "clinic manager"},
+        {"Interviewer"},
+    ),
+    "C05_gp_interview.vtt": (
+        "family physician",
+        {"Dr. Kowalchuk": "family physician"},
+        {"Marc Thibault"},
+    ),
+    "C05_patient_P12_interview.txt": ("patient", {"P12": "patient"}, {"Interviewer"}),
+    "C05_field_notes.md": FIELD_NOTES,
+    "FG1_physicians_focus_group.vtt": (
+        "family physician",
+        {
+            "Dr. Arsenault": "family physician",
+            "Dr. Gagné": "family physician",
+            "Dr. Kowalchuk": "family physician",
+            "Dr. Lefebvre": "family physician",
+            "Dr. Okafor": "family physician",
+        },
+        {"Moderator"},
+    ),
+    "FG2_professionals_focus_group.txt": (
+        "other professional",
+        {
+            "Linda": "medical secretary",
+            "Nadia": "social worker",
+            "Sanjay": "pharmacist",
+            "Sylvie": "nurse practitioner",
+            "Tom": "physiotherapist",
+        },
+        {"Moderator"},
+    ),
+}
+
+# The focus group's participant_role applies to the physicians, who are not
+# listed one by one in participant_roles; the importer gives a document's role
+# only to a lone participant, so they are stored without a role for now.
+PHYSICIANS_FOCUS_GROUP = "FG1_physicians_focus_group.vtt"
+
+
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Project, list]:
+    """The whole folder imported with meta.csv (one import for the module)."""
+    path = tmp_path_factory.mktemp("sample") / "sample.qnlp"
+    project = Project.init(path)
+    outcomes = project.import_files([SAMPLES], meta=SAMPLES / "meta.csv")
+    yield project, outcomes
+    project.close()
+
+
+@pytest.fixture(scope="module")
+def coded(imported: tuple[Project, list]) -> tuple[Project, dict[str, int]]:
+    """The same project with ``gold_codings.csv`` loaded."""
+    project, _ = imported
+    return project, project.import_codings(SAMPLES / "gold_codings.csv")
+
+
+# ------------------------------------------------------------------ import
+def test_the_folder_imports_every_document_and_no_table(imported):
+    _, outcomes = imported
+    assert Counter(o.status for o in outcomes) == {"imported": 28}
+    assert sorted(o.document for o in outcomes) == sorted(DOCUMENTS)
+    assert not any(Path(o.path).suffix == ".csv" for o in outcomes)
+
+
+def test_counts_of_documents_cases_and_participants(imported):
+    project, _ = imported
+    counts = project.counts()
+    assert counts["documents"] == 28
+    assert counts["cases"] == 5
+    assert counts["participants"] == 43
+    assert counts["coders"] == 0 and counts["codings"] == 0
+
+
+def test_cases_carry_their_attributes_from_meta_csv(imported):
+    project, _ = imported
+    cases = project.cases().sort_values("case").reset_index(drop=True)
+    assert cases.to_dict("records") == CASE_ATTRIBUTES
+
+
+def test_documents_per_case_source_type_and_format(imported):
+    project, _ = imported
+    documents = project.documents()
+    assert Counter(d.case for d in documents) == {
+        "C01": 6,
+        "C02": 5,
+        "C03": 5,
+        "C04": 5,
+        "C05": 5,
+        None: 2,
+    }
+    assert Counter(d.source_type for d in documents) == {
+        "interview": 21,
+        "field_notes": 5,
+        "focus_group": 2,
+    }
+    assert Counter((d.case, d.source_type) for d in documents)[("C01", "interview")] == 5
+    assert Counter(d.source_format for d in documents) == {
+        "txt": 13,
+        "docx": 5,
+        "md": 4,
+        "vtt": 4,
+        "srt": 2,
+    }
+
+
+def test_participants_by_role(imported):
+    project, _ = imported
+    participants = project.participants()
+    in_clinics = Counter(p.role for p in participants if p.case is not None)
+    assert in_clinics == {
+        "interviewer": 11,
+        "patient": 6,
+        "family physician": 5,
+        "clinic manager": 5,
+        "nurse case manager": 5,
+    }
+    assert sum(p.is_interviewer for p in participants) == 12
+    assert all(p.role == "interviewer" for p in participants if p.is_interviewer)
+    in_groups = {p.label: p.role for p in participants if p.case is None and p.role}
+    assert in_groups == {
+        "Moderator": "interviewer",
+        "Dr. Arsenault": "family physician",
+        "Dr. Gagné": "family physician",
+        "Dr. Kowalchuk": "family physician",
+        "Dr. Lefebvre": "family physician",
+        "Dr. Okafor": "family physician",
+        "Linda": "medical secretary",
+        "Nadia": "social worker",
+        "Sanjay": "pharmacist",
+        "Sylvie": "nurse practitioner",
+        "Tom": "physiotherapist",
+    }
+    group_labels = {p.label for p in participants if p.case is None}
+    assert len(group_labels) == 11  # the moderator, five physicians, five professionals
+
+
+def _document_roles(project: Project, name: str) -> tuple[str, dict[str, str], set[str]]:
+    segments = project.segments(document=name)
+    spoken = segments.dropna(subset=["speaker"])
+    answers = spoken[~spoken["is_interviewer"].astype(bool)]
+    roles = dict(zip(answers["speaker"], answers["role"], strict=True))
+    interviewers = set(spoken.loc[spoken["is_interviewer"].astype(bool), "speaker"])
+    return project.document(name).metadata["participant_role"], roles, interviewers
+
+
+@pytest.mark.parametrize("name", list(DOCUMENTS))
+def test_each_document_has_the_participant_roles_of_meta_csv(imported, name):
+    project, _ = imported
+    assert _document_roles(project, name) == DOCUMENTS[name]
+
+
+def test_the_focus_group_physicians_are_its_participants(imported):
+    project, _ = imported
+    _, roles, interviewers = _document_roles(project, PHYSICIANS_FOCUS_GROUP)
+    assert set(roles) == set(DOCUMENTS[PHYSICIANS_FOCUS_GROUP][1])
+    assert interviewers == {"Moderator"}
+
+
+def test_interviewer_turns_are_marked_and_only_them(imported):
+    project, _ = imported
+    segments = project.segments()
+    assert int(segments["is_interviewer"].sum()) == 463
+    assert int((~segments["is_interviewer"].astype(bool)).sum()) == 671
+    for name, (_, _, interviewers) in DOCUMENTS.items():
+        mine = segments[segments["document"] == name]
+        flagged = mine["is_interviewer"].astype(bool)
+        assert flagged.equals(mine["speaker"].isin(interviewers)), name
+        assert flagged.any() == bool(interviewers), name
+
+
+def test_field_notes_have_no_speakers(imported):
+    project, _ = imported
+    segments = project.segments()
+    notes = segments[segments["source_type"] == "field_notes"]
+    assert notes["document"].nunique() == 5
+    assert notes["speaker"].isna().all()
+
+
+def test_the_cp1252_file_decodes_its_accents(imported):
+    project, outcomes = imported
+    document = project.document("C02_ncm_interview.txt")
+    assert document.metadata["encoding"] == "cp1252"
+    assert "infirmière gestionnaire de cas" in document.text
+    assert "Saint-Félicien" in document.text
+    assert "Ã" not in document.text  # no UTF-8 read of cp1252 bytes (mojibake)
+    outcome = next(o for o in outcomes if o.document == "C02_ncm_interview.txt")
+    assert any("cp1252" in w for w in outcome.warnings)
+
+
+def test_the_crlf_file_keeps_no_carriage_return(imported):
+    project, _ = imported
+    assert b"\r\n" in (SAMPLES / "C01_patient_P01_interview.txt").read_bytes()
+    document = project.document("C01_patient_P01_interview.txt")
+    assert "\r" not in document.text
+    assert "Clinique des Érables (Montréal)" in document.text
+    assert not any("\r" in d.text for d in project.documents())
+
+
+# ------------------------------------------------------------- gold codings
+def test_gold_codings_load_every_quote(coded):
+    _, loaded = coded
+    assert loaded == {"rows": 1681, "codings": 1589, "quotes_not_found": 0}
+
+
+def test_gold_coders_and_their_roles(coded):
+    project, _ = coded
+    assert [(c.name, c.role) for c in project.coders()] == [
+        (ANALYST, "analyst"),
+        (INVESTIGATOR, "investigator"),
+        (PARTNER, "patient_partner"),
+    ]
+
+
+def test_codings_documents_and_reviewed_segments_per_coder(coded):
+    project, _ = coded
+    codings = project.codings()
+    assert set(codings["status"]) == {"accepted"}
+    assert codings.groupby("coder").size().to_dict() == {
+        ANALYST: 1044,
+        INVESTIGATOR: 386,
+        PARTNER: 159,
+    }
+    assert codings.groupby("coder")["segment_id"].nunique().to_dict() == {
+        ANALYST: 413,
+        INVESTIGATOR: 162,
+        PARTNER: 94,
+    }
+    assert codings.groupby("coder")["document"].nunique().to_dict() == {
+        ANALYST: 28,
+        INVESTIGATOR: 11,
+        PARTNER: 8,
+    }
+    assert project.coverage().groupby("coder").size().to_dict() == {
+        ANALYST: 671,
+        INVESTIGATOR: 285,
+        PARTNER: 184,
+    }
+
+
+def _per_case(codings: pd.DataFrame, code: str) -> dict[str, int]:
+    """Distinct coded segments of ``code`` per case (``-`` for documents without one)."""
+    mine = codings[codings["code"] == code]
+    return mine.groupby(mine["case"].fillna("-"))["segment_id"].nunique().to_dict()
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("valence/barrier", {"C01": 26, "C02": 37, "C03": 46, "C04": 23, "C05": 49, "-": 21}),
+        ("valence/facilitator", {"C01": 32, "C02": 20, "C03": 9, "C04": 32, "C05": 20, "-": 16}),
+        ("cmo/mechanism", {"C01": 11, "C02": 5, "C03": 6, "C04": 12, "C05": 2, "-": 3}),
+        ("cmo/context", {"C01": 10, "C02": 11, "C03": 7, "C04": 11, "C05": 5}),
+        ("cmo/outcome", {"C01": 15, "C02": 12, "C03": 8, "C04": 12, "C05": 8, "-": 6}),
+    ],
+)
+def test_analyst_coded_segments_per_code_and_case(coded, code, expected):
+    project, _ = coded
+    assert _per_case(project.codings(coders=[ANALYST]), code) == expected
+
+
+def test_a_quote_over_two_segments_codes_both(coded):
+    """C05 field notes: one facilitator quote runs over two paragraphs, so the 19
+    facilitator quotes of C05 code 20 segments."""
+    project, _ = coded
+    codings = project.codings(coders=[ANALYST])
+    mine = codings[
+        (codings["code"] == "valence/facilitator") & (codings["document"] == "C05_field_notes.md")
+    ]
+    for words in ("Jolene reviewed the action plan", "Prednisone was prescribed"):
+        assert mine["text"].str.contains(words, regex=False).sum() == 1, words
+
+
+def test_loading_the_gold_codings_twice_changes_nothing(coded):
+    project, _ = coded
+    assert project.import_codings(SAMPLES / "gold_codings.csv") == {
+        "rows": 1681,
+        "codings": 0,
+        "quotes_not_found": 0,
+    }
+    assert project.counts()["codings"] == 1589

@@ -1,0 +1,371 @@
+"""Triangulation on the sample study: three coders, one of them a patient partner.
+
+The demo project (built without the embedding model) holds the gold codings of
+an analyst (every document), an investigator (nurse and physician interviews,
+first focus group) and a patient partner (patient interviews, two field notes).
+The figures below were computed once on that project and are written as
+literals; the pooled Cohen's κ of each pair is also recomputed from the raw
+codings with scikit-learn.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+from sklearn.metrics import cohen_kappa_score
+
+import qual_nlp
+from qual_nlp import labels
+from qual_nlp.cli import main
+from qual_nlp.demo import build_demo
+from qual_nlp.errors import ValidationError
+from qual_nlp.project import Project
+
+ANALYST, INVESTIGATOR, PARTNER = "amelie.gagnon", "rachid.benali", "gilles.ouellet"
+CODERS = [ANALYST, INVESTIGATOR, PARTNER]
+PAIRS = {
+    frozenset(p) for p in [(ANALYST, PARTNER), (ANALYST, INVESTIGATOR), (PARTNER, INVESTIGATOR)]
+}
+TOL = 1e-4
+
+# pair → (segments both reviewed, percent agreement, Cohen's κ), all codes pooled
+PAIR_FIGURES = {
+    frozenset((ANALYST, PARTNER)): (184, 0.979450, 0.393985),
+    frozenset((ANALYST, INVESTIGATOR)): (285, 0.978728, 0.530568),
+}
+UNMET = frozenset((PARTNER, INVESTIGATOR))
+# case → (segments reviewed by two or more coders, coders, Fleiss' κ)
+CASE_FIGURES = {
+    "(case unknown)": (61, 2, 0.428310),
+    "C01": (118, 3, 0.556079),
+    "C02": (67, 3, 0.455714),
+    "C03": (63, 3, 0.440480),
+    "C04": (74, 3, 0.583989),
+    "C05": (86, 3, 0.412869),
+}
+
+
+@pytest.fixture(scope="module")
+def demo_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("demo") / "sample.qnlp"
+    summary = build_demo(path, suggest=False, train=False)
+    assert summary["failed"] == []
+    assert summary["gold"] == {"rows": 1681, "codings": 1589, "quotes_not_found": 0}
+    return path
+
+
+@pytest.fixture(scope="module")
+def demo(demo_path: Path) -> Project:
+    project = qual_nlp.open_project(str(demo_path))
+    yield project
+    project.close()
+
+
+@pytest.fixture
+def copy_path(demo_path: Path, tmp_path: Path) -> Path:
+    """A private copy of the demo project, for tests that write to it."""
+    return Path(shutil.copy(demo_path, tmp_path / "copy.qnlp"))
+
+
+def _by_pair(rows: pd.DataFrame | list[dict]) -> dict[frozenset[str], dict]:
+    """Pair rows keyed by the unordered pair of coders."""
+    records = rows.to_dict("records") if isinstance(rows, pd.DataFrame) else rows
+    return {frozenset((r["coder_a"], r["coder_b"])): r for r in records}
+
+
+def _finite_in_unit_range(values: pd.Series) -> bool:
+    defined = values.dropna()
+    return bool(((defined >= -1) & (defined <= 1)).all())
+
+
+# --------------------------------------------------------------- agreement
+def test_the_coders_and_their_roles(demo):
+    assert {(c.name, c.role) for c in demo.coders()} == {
+        (ANALYST, "analyst"),
+        (INVESTIGATOR, "investigator"),
+        (PARTNER, "patient_partner"),
+    }
+
+
+def test_agreement_per_pair(demo):
+    report = demo.agreement(coders=CODERS, by="pair")
+    rows = _by_pair(report)
+    assert set(rows) == PAIRS
+    assert len(report) == 3
+    for pair, (n_units, percent, kappa) in PAIR_FIGURES.items():
+        row = rows[pair]
+        assert row["n_units"] == n_units
+        assert row["n_codes"] == 64
+        assert abs(row["percent_agreement"] - percent) < TOL
+        assert abs(row["cohen_kappa"] - kappa) < TOL
+    assert _finite_in_unit_range(report["cohen_kappa"])
+    assert _finite_in_unit_range(report["krippendorff_alpha"])
+
+
+def test_the_investigator_and_the_patient_partner_share_no_segment(demo):
+    """They coded different documents: their pair row says so instead of a number."""
+    row = _by_pair(demo.agreement(coders=CODERS, by="pair"))[UNMET]
+    assert row["n_units"] == 0
+    assert math.isnan(row["cohen_kappa"]) and math.isnan(row["percent_agreement"])
+    assert "nothing to compare" in row["note"]
+
+
+def _pooled_kappa(project: Project, a: str, b: str) -> tuple[int, float]:
+    """Cohen's κ over (segment, code) presence on the segments both coders reviewed."""
+    codings = project.codings(coders=[a, b])
+    coverage = project.coverage()
+    reviewed = {
+        coder: set(coverage.loc[coverage["coder"] == coder, "segment_id"])
+        | set(codings.loc[codings["coder"] == coder, "segment_id"])
+        for coder in (a, b)
+    }
+    units = sorted(reviewed[a] & reviewed[b])
+    codes = sorted(c.path for c in project.codebook().codes)
+    ratings = {}
+    for coder in (a, b):
+        mine = codings[codings["coder"] == coder]
+        table = pd.crosstab(mine["segment_id"], mine["code"]).clip(upper=1)
+        ratings[coder] = table.reindex(index=units, columns=codes, fill_value=0).to_numpy()
+    return len(units), float(cohen_kappa_score(ratings[a].ravel(), ratings[b].ravel()))
+
+
+@pytest.mark.parametrize("other", [INVESTIGATOR, PARTNER])
+def test_pair_kappa_matches_an_independent_computation(demo, other):
+    n_units, kappa = _pooled_kappa(demo, ANALYST, other)
+    expected = PAIR_FIGURES[frozenset((ANALYST, other))]
+    assert n_units == expected[0]
+    assert abs(kappa - expected[2]) < TOL
+
+
+def test_agreement_per_case(demo):
+    report = demo.agreement(coders=CODERS, by="case").set_index("case")
+    assert set(report.index) == set(CASE_FIGURES)
+    for case, (n_units, n_coders, fleiss) in CASE_FIGURES.items():
+        assert report.loc[case, "n_units"] == n_units, case
+        assert report.loc[case, "n_coders"] == n_coders, case
+        assert abs(report.loc[case, "fleiss_kappa"] - fleiss) < TOL, case
+    assert report["n_units"].sum() == 469
+    assert report["cohen_kappa"].isna().all()  # three coders: Fleiss' κ and α instead
+    assert _finite_in_unit_range(report["fleiss_kappa"])
+    assert _finite_in_unit_range(report["krippendorff_alpha"])
+
+
+def test_the_focus_group_row_is_explained_as_outside_every_case(demo):
+    """Focus groups belong to no clinic; the note must not ask for segments= again."""
+    report = demo.agreement(coders=CODERS, by="case").set_index("case")
+    note = report.loc["(case unknown)", "note"]
+    assert "focus groups" in note
+    assert "pass segments=" not in note
+
+
+def test_agreement_per_code(demo):
+    report = demo.agreement(coders=CODERS, by="code").set_index("code")
+    assert set(report.index) == {c.path for c in demo.codebook().codes}
+    assert len(report) == 64
+    assert (report["n_units"] == 469).all()
+    assert (report["n_coders"] == 3).all()
+    assert report["cohen_kappa"].isna().all()
+    for column in ("fleiss_kappa", "krippendorff_alpha"):
+        assert _finite_in_unit_range(report[column])
+    undefined = report["krippendorff_alpha"].isna()
+    assert (report.loc[undefined, "note"] != "").all()
+    assert abs(report.loc["valence/barrier", "krippendorff_alpha"] - 0.532851) < TOL
+    assert abs(report.loc["valence/facilitator", "krippendorff_alpha"] - 0.513608) < TOL
+    assert abs(report.loc["cmo/mechanism", "krippendorff_alpha"] - 0.501576) < TOL
+
+
+def test_agreement_per_pair_and_facet(demo):
+    report = demo.agreement(coders=CODERS, by="pair+facet")
+    assert len(report) == 3 * 4
+    valence = report[report["facet"] == "valence"].set_index(["coder_a", "coder_b"])
+    assert valence.loc[(ANALYST, INVESTIGATOR), "values"] == "label"
+    assert abs(valence.loc[(ANALYST, INVESTIGATOR), "cohen_kappa"] - 0.604175) < TOL
+    assert abs(valence.loc[(ANALYST, PARTNER), "cohen_kappa"] - 0.263527) < TOL
+
+
+# ------------------------------------------------------ disagreements
+def test_the_disagreement_list(demo):
+    found = demo.disagreements(coders=CODERS)
+    assert len(found) == 275
+    assert found.groupby(found["case"].fillna("-")).size().to_dict() == {
+        "C01": 62,
+        "C02": 42,
+        "C03": 42,
+        "C04": 39,
+        "C05": 59,
+        "-": 31,
+    }
+    assert (found["n_coders"] == 2).all()  # no segment was coded by all three
+    assert (found["n_split"] >= 1).all()
+    assert found["n_split"].is_monotonic_decreasing
+    for row in found.itertuples():
+        assert len(row.codes_by_coder) == 2
+        applied = [set(codes) for codes in row.codes_by_coder.values()]
+        assert set(row.split_codes) == applied[0] ^ applied[1]
+
+
+def _valence_disagreement(project: Project) -> pd.Series:
+    """The first clinic segment on which the two coders gave different valence codes."""
+    found = project.disagreements(coders=CODERS)
+    for _, row in found.iterrows():
+        valence = [
+            [c for c in codes if c.startswith("valence/")]
+            for codes in row["codes_by_coder"].values()
+        ]
+        if pd.notna(row["case"]) and all(len(v) == 1 for v in valence) and valence[0] != valence[1]:
+            return row
+    raise AssertionError("no clinic segment with two different valence codes")
+
+
+def test_the_proposal_counts_only_the_coders_of_the_segment(demo):
+    row = _valence_disagreement(demo)
+    proposal = demo.consensus_proposal(int(row["segment_id"]), coders=CODERS)
+    valence = proposal[proposal["facet"] == "valence"]
+    assert len(valence) == 2
+    assert (valence["n_coders"] == 2).all()
+    assert valence["tie"].all() and not valence["proposed"].any()
+    assert set(valence["code"]) == {"valence/barrier", "valence/facilitator"}
+
+
+def test_a_proposal_still_rejects_an_unknown_coder(demo):
+    row = _valence_disagreement(demo)
+    with pytest.raises(ValidationError, match="no codings"):
+        demo.consensus_proposal(int(row["segment_id"]), coders=[ANALYST, "nobody"])
+
+
+# ----------------------------------------------------------- consensus
+def _cell_changes(before: pd.DataFrame, after: pd.DataFrame) -> dict[tuple[str, str], int]:
+    rows = before.index.union(after.index)
+    cols = before.columns.union(after.columns)
+    diff = after.reindex(index=rows, columns=cols, fill_value=0) - before.reindex(
+        index=rows, columns=cols, fill_value=0
+    )
+    stacked = diff.stack()
+    return {key: int(value) for key, value in stacked[stacked != 0].items()}
+
+
+def test_consensus_round_trips_and_moves_exactly_one_cell(copy_path):
+    with qual_nlp.open_project(str(copy_path)) as project:
+        row = _valence_disagreement(project)
+        segment_id, case = int(row["segment_id"]), str(row["case"])
+        chosen = row["codes_by_coder"][ANALYST]
+        chosen = next(c for c in chosen if c.startswith("valence/"))
+        before = {
+            "consensus": project.matrix(coders="consensus"),
+            "all": project.matrix(),
+            "analyst": project.matrix(coders=ANALYST),
+        }
+        pairs_before = project.agreement(by="pair")
+        listed_before = project.disagreements(coders=CODERS)["segment_id"].tolist()
+        project.record_consensus(
+            segment_id,
+            [chosen],
+            decided_by=f"{ANALYST}, {PARTNER}",
+            why="agreed after reading the whole answer",
+        )
+
+    with qual_nlp.open_project(str(copy_path)) as project:  # reopened from disk
+        assert ("consensus", "consensus") in {(c.name, c.role) for c in project.coders()}
+        stored = project.codings(coders=["consensus"])
+        assert stored[["segment_id", "code", "status", "coder_role"]].values.tolist() == [
+            [segment_id, chosen, "accepted", "consensus"]
+        ]
+        assert stored["memo"].iloc[0] == (
+            f"decided by {ANALYST}, {PARTNER}: agreed after reading the whole answer"
+        )
+        event = project.store.events(limit=1).iloc[0]
+        assert (event["actor"], event["action"], event["entity_id"]) == (
+            "consensus",
+            "review",
+            str(segment_id),
+        )
+        assert json.loads(event["after"])["accept"] == [chosen]
+
+        after = project.matrix(coders="consensus")
+        assert _cell_changes(before["consensus"], after) == {(chosen, case): 1}
+        # the chosen code was already one coder's: the pooled and analyst matrices stay
+        assert _cell_changes(before["all"], project.matrix()) == {}
+        assert _cell_changes(before["analyst"], project.matrix(coders=ANALYST)) == {}
+
+        # the consensus is not a fourth coder in the agreement figures or the list
+        pd.testing.assert_frame_equal(project.agreement(by="pair"), pairs_before)
+        listed = project.disagreements()["segment_id"].tolist()
+        assert listed == listed_before
+
+        # training labels follow the consensus alone on that segment
+        votes = labels.decisions(project.codings(), project.coverage())
+        mine = votes[votes["segment_id"] == segment_id]
+        assert mine[["code", "share"]].values.tolist() == [[chosen, 1.0]]
+
+
+def test_a_new_consensus_replaces_the_old_one(copy_path):
+    with qual_nlp.open_project(str(copy_path)) as project:
+        row = _valence_disagreement(project)
+        segment_id, case = int(row["segment_id"]), str(row["case"])
+        first, second = "valence/barrier", "valence/facilitator"
+        project.record_consensus(segment_id, [first], decided_by="team", why="first meeting")
+        before = project.matrix(coders="consensus")
+        project.record_consensus(segment_id, [second], decided_by="team", why="second meeting")
+
+    with qual_nlp.open_project(str(copy_path)) as project:
+        stored = project.codings(coders=["consensus"])
+        assert stored["code"].tolist() == [second]
+        assert stored["memo"].tolist() == ["decided by team: second meeting"]
+        changes = _cell_changes(before, project.matrix(coders="consensus"))
+        assert changes == {(first, case): -1, (second, case): 1}
+
+
+# ------------------------------------------------------------------ CLI
+def test_cli_agreement_by_pair_as_json(demo_path, capsys):
+    assert main(["agreement", str(demo_path), "--by", "pair", "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["by"] == "pair"
+    rows = _by_pair(payload["rows"])
+    assert set(rows) == PAIRS
+    for pair, (n_units, _, kappa) in PAIR_FIGURES.items():
+        assert rows[pair]["n_units"] == n_units
+        assert abs(rows[pair]["cohen_kappa"] - kappa) < TOL
+    assert rows[UNMET]["cohen_kappa"] is None
+
+
+def test_cli_agreement_by_case_as_text(demo_path, capsys):
+    assert main(["agreement", str(demo_path), "--by", "case"]) == 0
+    out = capsys.readouterr().out
+    for case in CASE_FIGURES:
+        assert case in out
+
+
+def test_cli_agreement_report_writes_a_workbook(demo_path, tmp_path, capsys):
+    out = tmp_path / "report.xlsx"
+    argv = ["agreement", str(demo_path), "--by", "case", "--coders", ",".join(CODERS)]
+    assert main([*argv, "--out", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["by"] == "case"
+    book = load_workbook(out, read_only=True)
+    assert book.sheetnames == ["Agreement by case"]
+    rows = list(book["Agreement by case"].iter_rows(values_only=True))
+    header = list(rows[0])
+    assert {"case", "n_units", "cohen_kappa", "fleiss_kappa", "krippendorff_alpha"} <= set(header)
+    cases = {r[header.index("case")]: r for r in rows[1:]}
+    assert set(cases) == set(CASE_FIGURES)
+    n_units = header.index("n_units")
+    assert {c: r[n_units] for c, r in cases.items()} == {c: v[0] for c, v in CASE_FIGURES.items()}
+    book.close()
+
+
+def test_cli_agreement_by_pair_writes_a_workbook(demo_path, tmp_path, capsys):
+    out = tmp_path / "pairs.xlsx"
+    assert main(["agreement", str(demo_path), "--by", "pair", "--out", str(out)]) == 0
+    capsys.readouterr()
+    frame = pd.read_excel(out, sheet_name="Agreement by pair")
+    rows = _by_pair(frame)
+    assert set(rows) == PAIRS
+    for pair, (_, _, kappa) in PAIR_FIGURES.items():
+        assert np.isclose(rows[pair]["cohen_kappa"], kappa, atol=TOL)
+    assert np.isnan(rows[UNMET]["cohen_kappa"])
