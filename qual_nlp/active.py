@@ -28,8 +28,14 @@ def suggestions(
     thresholds: Mapping[str, float],
     *,
     default_threshold: float = 0.5,
+    max_per_facet: int = 3,
 ) -> pd.DataFrame:
-    """The codes a model proposes: columns segment_id, facet, code, score."""
+    """The codes a model proposes: columns segment_id, facet, code, score.
+
+    A multi-label facet proposes at most ``max_per_facet`` codes per segment
+    (the best-scoring ones above their thresholds), so a reviewer is never
+    handed a long list of weak guesses.
+    """
     frames = []
     for facet, p in proba.items():
         if p.empty:
@@ -52,16 +58,21 @@ def suggestions(
             values = p[codes].to_numpy()
             cut = np.array([thresholds.get(c, default_threshold) for c in codes])
             rows, cols = np.nonzero(values >= cut)
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "segment_id": p.index.to_numpy()[rows],
-                        "facet": facet,
-                        "code": np.array(codes, dtype=object)[cols],
-                        "score": values[rows, cols],
-                    }
-                )
+            found = pd.DataFrame(
+                {
+                    "segment_id": p.index.to_numpy()[rows],
+                    "facet": facet,
+                    "code": np.array(codes, dtype=object)[cols],
+                    "score": values[rows, cols],
+                }
             )
+            if max_per_facet and len(found):
+                found = (
+                    found.sort_values(["segment_id", "score"], ascending=[True, False])
+                    .groupby("segment_id", sort=False)
+                    .head(max_per_facet)
+                )
+            frames.append(found)
     if not frames:
         return pd.DataFrame(columns=["segment_id", "facet", "code", "score"])
     out = pd.concat(frames, ignore_index=True)

@@ -149,6 +149,9 @@ def cmd_suggest(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     with _project(args) as project:
         result = project.train()
+    if result["model"] is None:
+        emit(args, result, f"not trained: {result['message']}")
+        return 0
     lines = [f"{result['model']}: trained on {result['n_labels']} reviewed segments"]
     for facet, m in result.get("facets", {}).items():
         lines.append(
@@ -307,13 +310,18 @@ def cmd_app(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     app = Path(__file__).resolve().parent.parent / "streamlit_app.py"
+    project = args.project
+    if not project:  # no project given: the sample study, built (or brought up to date) first
+        from qual_nlp.demo import DEFAULT_PATH, build_demo
+
+        project = str(build_demo(DEFAULT_PATH)["project"])
+        print(f"opening the sample project {project}", file=sys.stderr)
     command = [sys.executable, "-m", "streamlit", "run", str(app)]
     if args.port:
         command += ["--server.port", str(args.port)]
     if args.headless:
         command += ["--server.headless", "true"]
-    if args.project:
-        command += ["--", str(args.project)]
+    command += ["--browser.gatherUsageStats", "false", "--", str(project)]
     return subprocess.call(command)
 
 
@@ -382,7 +390,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--context-col", help="column with the preceding turn, used as context")
     p.add_argument("--curve", help="learning curve at these training sizes, e.g. 50,100,200")
     p.add_argument("--cv", type=int, default=0, help="cross-validate --train in N folds instead")
-    p.add_argument("--group-col", help="with --cv: keep rows of one group (e.g. transcript) together")
+    p.add_argument(
+        "--group-col", help="with --cv: keep rows of one group (e.g. transcript) together"
+    )
     p.add_argument("--C", type=float, default=1.0, help="inverse regularisation (default: 1.0)")
     p.add_argument("--tfidf-weight", type=float, default=1.0, help="TF-IDF block weight (0 = off)")
     p.add_argument("--context-weight", type=float, default=0.5, help="context block weight")

@@ -156,7 +156,9 @@ def cross_validated_metrics(
     pred_rows: list[Any] = [None] * n
     for train, test in KFold(n_splits=k, shuffle=True, random_state=0).split(X):
         est = estimator_factory(False).fit(X[train], [list(labels.labels[i]) for i in train])
-        rows = est.predict_labels(X[test]) if hasattr(est, "predict_labels") else est.predict(X[test])
+        rows = (
+            est.predict_labels(X[test]) if hasattr(est, "predict_labels") else est.predict(X[test])
+        )
         for i, row in zip(test, rows, strict=True):
             pred_rows[i] = row
     P = _binarize(pred_rows, list(mlb.classes_))

@@ -434,7 +434,7 @@ def evaluate_files(
     **model_options: Any,
 ) -> EvaluationReport:
     """:func:`evaluate` (or, with ``folds`` and no ``test``, :func:`cross_validate`) on CSVs."""
-    options = {
+    options: dict[str, Any] = {
         "text_col": text_col,
         "labels_col": labels_col,
         "sep": sep,

@@ -115,6 +115,17 @@ class ModelMixin:
             context=context,
         )
         metrics = {f: m.metrics | {"n": m.n_labels} for f, m in model.facets.items()}
+        if not model.facets:  # nothing learnable yet: no empty version is stored
+            return {
+                "model": None,
+                "version": None,
+                "n_labels": len(ids),
+                "facets": {},
+                "untrained_facets": sorted(f.id for f in codebook.facets),
+                "message": f"no facet has {engine.MIN_LABELS} reviewed segments with two "
+                "different answers yet; keep reviewing, then train again",
+                "train_seconds": round(time.perf_counter() - started, 2),
+            }
         version = self.store.add_model_version(
             self.MODEL, metrics, engine.dumps(model), model.n_labels
         )

@@ -407,8 +407,9 @@ class MultiLabelClassifier(ClassifierMixin, BaseEstimator):
 
     ``y`` is a list of label collections (an empty one means "no code"), or a
     0/1 indicator matrix together with ``classes``. ``predict`` returns a 0/1
-    indicator matrix over ``classes_``; ``thresholds_`` holds each code's cut.
-    (A plain 1-d ``y`` is read as one label per sample, and ``predict`` then
+    indicator matrix over ``classes_``; ``thresholds_`` holds each code's cut
+    (tuned out of fold, but never under ``min_threshold``, so a code the model
+    cannot separate is not suggested on a faint score). (A plain 1-d ``y`` is read as one label per sample, and ``predict`` then
     returns the most probable label.)
     """
 
@@ -421,6 +422,7 @@ class MultiLabelClassifier(ClassifierMixin, BaseEstimator):
         max_iter: int = 2000,
         random_state: Any = 0,
         classes: Sequence[str] | None = None,
+        min_threshold: float = 0.2,
     ) -> None:
         self.C = C
         self.class_weight = class_weight
@@ -429,6 +431,7 @@ class MultiLabelClassifier(ClassifierMixin, BaseEstimator):
         self.max_iter = max_iter
         self.random_state = random_state
         self.classes = classes
+        self.min_threshold = min_threshold
 
     def _indicator(self, y: Any) -> np.ndarray:
         if isinstance(y, np.ndarray) and y.ndim == 2 and y.dtype != object:
@@ -498,7 +501,8 @@ class MultiLabelClassifier(ClassifierMixin, BaseEstimator):
         )
         self.thresholds_ = np.full(n_classes, 0.5)
         if self.tune and not self.single_label_ and X.shape[0] >= 2 * self.cv:
-            self.thresholds_ = tune_thresholds(self._oof(X, Y), Y)
+            tuned = tune_thresholds(self._oof(X, Y), Y)
+            self.thresholds_ = np.clip(tuned, self.min_threshold, None)
         return self
 
     def _weights(self, Y: np.ndarray) -> Any:

@@ -52,14 +52,14 @@ def pool_passages(vectors: np.ndarray, owners: Sequence[int], n: int) -> np.ndar
     [[0.5, 0.5, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0]]
     """
     vectors = np.asarray(vectors, dtype=np.float32)
-    owners = np.asarray(owners, dtype=int)
+    owner_index = np.asarray(owners, dtype=int)
     dim = vectors.shape[1]
     total = np.zeros((n, dim), dtype=np.float32)
-    np.add.at(total, owners, vectors)
-    counts = np.bincount(owners, minlength=n)[:, None]
+    np.add.at(total, owner_index, vectors)
+    counts = np.bincount(owner_index, minlength=n)[:, None]
     mean = np.divide(total, counts, out=np.zeros_like(total), where=counts > 0)
     top = np.full((n, dim), -np.inf, dtype=np.float32)
-    np.maximum.at(top, owners, vectors)
+    np.maximum.at(top, owner_index, vectors)
     top[~np.isfinite(top)] = 0.0
     return np.hstack([mean, top])
 

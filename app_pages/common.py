@@ -1,0 +1,191 @@
+"""What every page shares: the open project, the current coder, code labels, uploads, errors.
+
+Session keys set by the entrypoint (``streamlit_app.py``):
+
+* ``app_project`` — the project location (file path or database URL);
+* ``app_coder`` / ``app_coder_role`` — who is coding.
+
+Pages keep their own state under keys prefixed with the page name
+(``review_…``, ``docs_…``, ``codebook_…``, ``matrix_…``, ``agree_…``, ``import_…``).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from qual_nlp.errors import QualNLPError
+from qual_nlp.project import Project
+from qual_nlp.records import Codebook
+
+PROJECT_KEY = "app_project"
+CODER_KEY = "app_coder"
+ROLE_KEY = "app_coder_role"
+ENV_VAR = "QUAL_NLP_PROJECT"
+HUMAN_ROLES = ("analyst", "investigator", "patient partner")
+NOT_HUMAN = ("model", "consensus")
+APP_FILE = "streamlit_app.py"
+
+
+# ------------------------------------------------------------------ project
+def location_from(argv: Sequence[str], environ: dict[str, str] | os._Environ[str]) -> str | None:
+    """The project given on the command line (``streamlit run streamlit_app.py -- PROJECT``)
+    or in ``QUAL_NLP_PROJECT``; None when neither names one.
+
+    ``argv`` counts only when it is the app's own (``argv[0]`` is this app's
+    entrypoint), so a test runner's arguments are never taken for a project.
+
+    >>> location_from(["/srv/streamlit_app.py", "study.qnlp"], {})
+    'study.qnlp'
+    >>> location_from(["pytest", "tests/"], {"QUAL_NLP_PROJECT": "s.qnlp"})
+    's.qnlp'
+    """
+    if len(argv) > 1 and Path(argv[0]).name == APP_FILE and argv[1].strip():
+        return argv[1].strip()
+    value = environ.get(ENV_VAR, "").strip()
+    return value or None
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def load_project(location: str) -> Project:
+    """The project at ``location``, opened once per server and shared by every session.
+
+    Pages change it only through its methods.
+    """
+    return Project.open(location)
+
+
+def project() -> Project:
+    """The current session's project (the entrypoint has opened it)."""
+    return load_project(str(st.session_state[PROJECT_KEY]))
+
+
+def coder() -> str:
+    """Name of the coder using this session."""
+    return str(st.session_state[CODER_KEY])
+
+
+def human_coders(proj: Project) -> list[str]:
+    """Names of the people who code (not models, not the consensus record)."""
+    return [c.name for c in proj.coders() if c.role not in NOT_HUMAN]
+
+
+@st.cache_data(show_spinner=False, ttl=120, max_entries=16)
+def document_index(location: str) -> pd.DataFrame:
+    """Document name, case and source type (no text), for pickers.
+
+    Cached for two minutes; :func:`data_changed` clears it after an import.
+    """
+    rows = [
+        {"document": d.name, "case": d.case, "source_type": d.source_type, "chars": len(d.text)}
+        for d in load_project(location).documents()
+    ]
+    return pd.DataFrame(rows, columns=["document", "case", "source_type", "chars"])
+
+
+def documents() -> pd.DataFrame:
+    return document_index(str(st.session_state[PROJECT_KEY]))
+
+
+def data_changed() -> None:
+    """Forget cached listings after documents or cases changed."""
+    document_index.clear()
+
+
+# -------------------------------------------------------------------- codes
+def code_labels(codebook: Codebook) -> dict[str, str]:
+    """Code path → "Facet › Parent › Name", in codebook order.
+
+    >>> from qual_nlp.records import Code, Codebook, Facet
+    >>> cb = Codebook("x", (Facet("cmo", "CMO", False),),
+    ...               (Code("context", "cmo", "Context"), Code("rules", "cmo", "Rules", "context")))
+    >>> code_labels(cb)["cmo/rules"]
+    'CMO › Context › Rules'
+    """
+    facets = {f.id: f.name for f in codebook.facets}
+    by_key = {(c.facet, c.id): c for c in codebook.codes}
+    labels: dict[str, str] = {}
+    for code in codebook.codes:
+        names = [code.name]
+        parent = code.parent
+        seen = {code.id}
+        while parent and (code.facet, parent) in by_key and parent not in seen:
+            seen.add(parent)
+            up = by_key[(code.facet, parent)]
+            names.append(up.name)
+            parent = up.parent
+        labels[code.path] = " › ".join([facets.get(code.facet, code.facet), *reversed(names)])
+    return labels
+
+
+def code_colors(codebook: Codebook) -> dict[str, str]:
+    """Code path → its colour (a neutral grey for codes without one)."""
+    return {c.path: c.color or "#8E8E8E" for c in codebook.codes}
+
+
+def facet_names(codebook: Codebook) -> dict[str, str]:
+    return {f.id: f.name for f in codebook.facets}
+
+
+# ------------------------------------------------------------------ uploads
+def upload_folder() -> Path:
+    """A fresh temporary folder for this session's uploads (removed when the server stops)."""
+    root = Path(tempfile.gettempdir()) / "qual_nlp_uploads"
+    root.mkdir(exist_ok=True)
+    return Path(tempfile.mkdtemp(dir=root))
+
+
+def save_uploads(files: Iterable[Any], folder: Path) -> list[Path]:
+    """Write uploaded files under ``folder`` with their own base names (no sub-paths).
+
+    Two uploads with the same name keep the first; the importer names
+    documents after files, so names must be unique anyway.
+    """
+    saved: list[Path] = []
+    for upload in files:
+        name = Path(str(upload.name).replace("\\", "/")).name or "upload"
+        target = folder / name
+        if target.exists():
+            continue
+        target.write_bytes(upload.getvalue())
+        saved.append(target)
+    return saved
+
+
+def save_upload(upload: Any) -> Path:
+    """One uploaded file written to a fresh temporary folder."""
+    return save_uploads([upload], upload_folder())[0]
+
+
+# ------------------------------------------------------------------- errors
+@contextmanager
+def guarded(what: str) -> Iterator[None]:
+    """Show a library error as a message (it names the record and the fix) instead of a traceback.
+
+    A facade method whose module is not installed yet reads as "not available".
+    """
+    try:
+        yield
+    except QualNLPError as exc:
+        st.error(f"{what}: {exc}")
+    except ModuleNotFoundError as exc:
+        if not (exc.name or "").startswith("qual_nlp"):
+            raise
+        st.info(f"{what} is not available in this version of qual_nlp ({exc.name} is missing).")
+
+
+def has(proj: Project, method: str) -> bool:
+    """Whether the facade offers ``method``."""
+    return callable(getattr(proj, method, None))
+
+
+def empty_state(message: str) -> None:
+    """What to do next, when there is nothing to show."""
+    st.info(message, icon=":material/info:")

@@ -1,0 +1,231 @@
+"""HTML fragments for transcript text: every piece of text is escaped, colours are validated.
+
+The classes they use are styled by :data:`STYLE`, which the entrypoint adds once per page.
+
+Pure functions (no Streamlit calls), so they are tested directly. A transcript
+holding ``<script>alert(1)</script>`` comes out as that text, never as markup.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from qual_nlp.records import Codebook
+
+_HEX = re.compile(r"^#[0-9A-Fa-f]{6}$")
+GREY = "#8E8E8E"
+
+STYLE = """<style>
+.q-turn{padding:.45rem .7rem;margin:.25rem 0;border-left:3px solid #d0d4da;color:#5b6270;
+  white-space:pre-wrap;font-size:.93rem;line-height:1.5}
+.q-turn.q-current{border-left:4px solid #3b6fd8;background:#f4f7fd;color:#111;font-size:1.02rem}
+.q-who{font-weight:600;font-size:.8rem;color:#444;margin-bottom:.1rem}
+.q-when{font-weight:400;color:#888;margin-left:.4rem}
+.q-doc{white-space:pre-wrap;line-height:1.65;font-size:.95rem;max-height:72vh;overflow-y:auto;
+  padding:.6rem .9rem;border:1px solid #e3e6ea;border-radius:.4rem;background:#fff}
+.q-doc mark{padding:0 1px;border-radius:2px;color:inherit}
+.q-bar{height:.55rem;border-radius:.3rem;background:#eceff3;overflow:hidden;margin-top:.55rem}
+.q-bar>div{height:100%}
+.q-tree details{margin:.15rem 0 .15rem .9rem}
+.q-tree summary{cursor:pointer}
+.q-tree .q-def{color:#444;margin:.1rem 0 .2rem 1.1rem;font-size:.9rem}
+.q-tree .q-ex{color:#666;font-style:italic;margin-left:1.1rem;font-size:.85rem}
+.q-swatch{display:inline-block;width:.7rem;height:.7rem;border-radius:2px;margin-right:.35rem;
+  vertical-align:middle}
+.q-path{color:#888;font-family:monospace;font-size:.78rem;margin-left:.4rem}
+</style>"""
+
+
+def esc(text: Any) -> str:
+    """Escape text for HTML (None → empty)."""
+    return html.escape("" if text is None else str(text), quote=True)
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
+
+
+def md(text: Any) -> str:
+    r"""Escape text for Streamlit markdown, so names and quotes show literally.
+
+    >>> md("C01_*draft*")
+    'C01\\_\\*draft\\*'
+    """
+    return _MD_SPECIAL.sub(r"\\\1", "" if text is None else str(text))
+
+
+def safe_color(color: str | None) -> str:
+    """A ``#RRGGBB`` colour, or grey when the value is anything else.
+
+    >>> safe_color("#c0392b"), safe_color("red;background:url(x)")
+    ('#c0392b', '#8E8E8E')
+    """
+    return color if color and _HEX.match(color) else GREY
+
+
+# ------------------------------------------------------------- review turns
+def turn_html(segment: Mapping[str, Any] | None, *, current: bool = False) -> str:
+    """One speaker turn: who, when, what (escaped)."""
+    if not segment:
+        return ""
+    who = segment.get("speaker") or ("Field notes" if not current else "Passage")
+    role = segment.get("role")
+    when = segment.get("timestamp")
+    label = esc(who) + (f" · {esc(role)}" if role else "")
+    stamp = f'<span class="q-when">{esc(when)}</span>' if when else ""
+    cls = "q-turn q-current" if current else "q-turn"
+    return (
+        f'<div class="{cls}"><div class="q-who">{label}{stamp}</div>'
+        f"{esc(segment.get('text'))}</div>"
+    )
+
+
+def context_html(
+    previous: Mapping[str, Any] | None,
+    segment: Mapping[str, Any],
+    following: Mapping[str, Any] | None,
+) -> str:
+    """The turn before, the segment under review, and the turn after."""
+    return turn_html(previous) + turn_html(segment, current=True) + turn_html(following)
+
+
+def bar_html(score: float | None, color: str | None = None) -> str:
+    """A small horizontal confidence bar (0–1)."""
+    value = 0.0 if score is None else min(max(float(score), 0.0), 1.0)
+    return (
+        f'<div class="q-bar" title="{value:.0%}"><div style="width:{value * 100:.1f}%;'
+        f'background:{safe_color(color)}"></div></div>'
+    )
+
+
+# ------------------------------------------------------------ highlighting
+@dataclass(frozen=True)
+class Span:
+    """A coded passage to highlight: character offsets and the code path."""
+
+    start: int
+    end: int
+    code: str
+
+
+def spans_from(rows: Iterable[Any]) -> list[Span]:
+    """Spans from coding rows (anything with ``start``, ``end``, ``code``)."""
+    return [Span(int(r.start), int(r.end), str(r.code)) for r in rows]
+
+
+def pieces(text: str, spans: Sequence[Span]) -> list[tuple[int, int, tuple[str, ...]]]:
+    """Cut ``text`` at every span boundary: (start, end, codes covering that piece).
+
+    >>> pieces("abcdef", [Span(1, 4, "x"), Span(3, 5, "y")])
+    [(0, 1, ()), (1, 3, ('x',)), (3, 4, ('x', 'y')), (4, 5, ('y',)), (5, 6, ())]
+    """
+    n = len(text)
+    clipped = [
+        c for c in (Span(max(0, s.start), min(n, s.end), s.code) for s in spans) if c.end > c.start
+    ]
+    cuts = sorted({0, n, *(s.start for s in clipped), *(s.end for s in clipped)})
+    opens: dict[int, list[str]] = {}
+    closes: dict[int, list[str]] = {}
+    for s in clipped:
+        opens.setdefault(s.start, []).append(s.code)
+        closes.setdefault(s.end, []).append(s.code)
+    active: dict[str, int] = {}
+    out: list[tuple[int, int, tuple[str, ...]]] = []
+    for a, b in zip(cuts, cuts[1:], strict=False):
+        for code in closes.get(a, []):
+            active[code] -= 1
+            if not active[code]:
+                del active[code]
+        for code in opens.get(a, []):
+            active[code] = active.get(code, 0) + 1
+        if b > a:
+            out.append((a, b, tuple(sorted(active))))
+    return out
+
+
+def highlight_html(
+    text: str,
+    spans: Sequence[Span],
+    colors: Mapping[str, str],
+    labels: Mapping[str, str],
+    *,
+    order: Sequence[str] = (),
+) -> str:
+    """The document text with coded passages marked in their codes' colours.
+
+    A passage under several codes takes the colour of the first (in ``order``,
+    the codebook order) and lists every code in its tooltip.
+    """
+    rank = {code: i for i, code in enumerate(order)}
+    parts = ['<div class="q-doc">']
+    for a, b, codes in pieces(text, spans):
+        chunk = esc(text[a:b])
+        if not codes:
+            parts.append(chunk)
+            continue
+        codes = tuple(sorted(codes, key=lambda c: (rank.get(c, len(rank)), c)))
+        first = safe_color(colors.get(codes[0]))
+        last = safe_color(colors.get(codes[-1]))
+        tip = esc("\n".join(labels.get(c, c) for c in codes))
+        parts.append(
+            f'<mark title="{tip}" style="background:{first}33;'
+            f'border-bottom:2px solid {last}">{chunk}</mark>'
+        )
+    parts.append("</div>")
+    return "".join(parts)
+
+
+# ---------------------------------------------------------------- codebook
+def codebook_html(codebook: Codebook, *, match: str = "") -> str:
+    """The codebook as nested, collapsible facets and codes with definitions and examples.
+
+    With ``match``, only codes whose name, id or definition contain it (and
+    their ancestors) are listed.
+    """
+    needle = match.strip().lower()
+    children: dict[tuple[str, str | None], list[Any]] = {}
+    for code in codebook.codes:
+        children.setdefault((code.facet, code.parent), []).append(code)
+
+    def hit(code: Any) -> bool:
+        text = " ".join([code.id, code.name, code.definition, *code.examples]).lower()
+        kids = children.get((code.facet, code.id), [])
+        return not needle or needle in text or any(hit(k) for k in kids)
+
+    def code_html(code: Any) -> str:
+        kids = [k for k in children.get((code.facet, code.id), []) if hit(k)]
+        body = [
+            f'<summary><span class="q-swatch" style="background:{safe_color(code.color)}">'
+            f'</span><b>{esc(code.name)}</b><span class="q-path">{esc(code.path)}</span>'
+            "</summary>"
+        ]
+        for label, value in (
+            ("", code.definition),
+            ("Include: ", code.inclusion),
+            ("Exclude: ", code.exclusion),
+        ):
+            if value:
+                body.append(f'<div class="q-def">{esc(label)}{esc(value)}</div>')
+        body.extend(f'<div class="q-ex">“{esc(ex)}”</div>' for ex in code.examples)
+        body.extend(code_html(k) for k in kids)
+        return f"<details{' open' if needle else ''}>{''.join(body)}</details>"
+
+    parts = ['<div class="q-tree">']
+    for facet in codebook.facets:
+        tops = [c for c in children.get((facet.id, None), []) if hit(c)]
+        if needle and not tops:
+            continue
+        kind = "one label" if facet.exclusive else "several labels"
+        parts.append(
+            f"<details open><summary><b>{esc(facet.name)}</b>"
+            f'<span class="q-path">{esc(facet.id)} · {kind}</span></summary>'
+        )
+        if facet.description:
+            parts.append(f'<div class="q-def">{esc(facet.description)}</div>')
+        parts.extend(code_html(c) for c in tops)
+        parts.append("</details>")
+    parts.append("</div>")
+    return "".join(parts)
