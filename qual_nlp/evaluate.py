@@ -347,27 +347,48 @@ def evaluate(
                 "kappa": s["kappa"],
             }
         )
-    return EvaluationReport(
-        task="single-label" if single else "multi-label",
-        train=train.source,
-        test=test.source,
-        n_train=len(train),
-        n_test=len(test),
-        labels=labels,
-        excluded_labels=dropped,
-        macro_f1=scores["macro_f1"],
-        micro_f1=scores["micro_f1"],
-        kappa=scores["kappa"],
-        accuracy=scores["accuracy"],
-        per_label=scores["per_label"],
-        curve=points,
-        config={
+    return _report(
+        single,
+        (train.source, test.source, len(train), len(test)),
+        (labels, dropped),
+        scores,
+        {
             "min_support": min_support,
             "context": train.context is not None,
             "encoder": getattr(embedder, "name", type(embedder).__name__),
             **model_options,
         },
-        seconds={k: round(v, 2) for k, v in seconds.items()},
+        {k: round(v, 2) for k, v in seconds.items()},
+        points,
+    )
+
+
+def _report(
+    single: bool,
+    sizes: tuple[str, str, int, int],
+    labels: tuple[list[str], list[str]],
+    scores: dict[str, Any],
+    config: dict[str, Any],
+    seconds: dict[str, float],
+    curve: list[dict[str, Any]] | None = None,
+) -> EvaluationReport:
+    train, test, n_train, n_test = sizes
+    return EvaluationReport(
+        task="single-label" if single else "multi-label",
+        train=train,
+        test=test,
+        n_train=n_train,
+        n_test=n_test,
+        labels=labels[0],
+        excluded_labels=labels[1],
+        macro_f1=scores["macro_f1"],
+        micro_f1=scores["micro_f1"],
+        kappa=scores["kappa"],
+        accuracy=scores["accuracy"],
+        per_label=scores["per_label"],
+        curve=curve or [],
+        config=config,
+        seconds=seconds,
     )
 
 
@@ -401,21 +422,14 @@ def cross_validate(
         for i, row in zip(test_idx, model.predict(data.subset(test_idx)), strict=True):
             predicted[i] = row
     scores = score(data.labels, predicted, labels, single)
-    return EvaluationReport(
-        task="single-label" if single else "multi-label",
-        train=data.source,
-        test=f"{folds}-fold cross-validation" + (" by group" if data.groups is not None else ""),
-        n_train=len(data),
-        n_test=len(data),
-        labels=labels,
-        excluded_labels=dropped,
-        macro_f1=scores["macro_f1"],
-        micro_f1=scores["micro_f1"],
-        kappa=scores["kappa"],
-        accuracy=scores["accuracy"],
-        per_label=scores["per_label"],
-        config={"min_support": min_support, "context": data.context is not None, **model_options},
-        seconds={"cross_validation": round(time.perf_counter() - started, 2)},
+    grouped = " by group" if data.groups is not None else ""
+    return _report(
+        single,
+        (data.source, f"{folds}-fold cross-validation{grouped}", len(data), len(data)),
+        (labels, dropped),
+        scores,
+        {"min_support": min_support, "context": data.context is not None, **model_options},
+        {"cross_validation": round(time.perf_counter() - started, 2)},
     )
 
 
