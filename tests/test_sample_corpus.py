@@ -309,7 +309,7 @@ def test_the_crlf_file_keeps_no_carriage_return(imported):
 # ------------------------------------------------------------- gold codings
 def test_gold_codings_load_every_quote(coded):
     _, loaded = coded
-    assert loaded == {"rows": 1681, "codings": 1589, "quotes_not_found": 0}
+    assert loaded == {"rows": 1777, "codings": 1680, "quotes_not_found": 0}
 
 
 def test_gold_coders_and_their_roles(coded):
@@ -327,24 +327,45 @@ def test_codings_documents_and_reviewed_segments_per_coder(coded):
     assert set(codings["status"]) == {"accepted"}
     assert codings.groupby("coder").size().to_dict() == {
         ANALYST: 1044,
-        INVESTIGATOR: 386,
+        INVESTIGATOR: 477,
         PARTNER: 159,
     }
     assert codings.groupby("coder")["segment_id"].nunique().to_dict() == {
         ANALYST: 413,
-        INVESTIGATOR: 162,
+        INVESTIGATOR: 186,
         PARTNER: 94,
     }
     assert codings.groupby("coder")["document"].nunique().to_dict() == {
         ANALYST: 28,
-        INVESTIGATOR: 11,
+        INVESTIGATOR: 13,
         PARTNER: 8,
     }
     assert project.coverage().groupby("coder").size().to_dict() == {
         ANALYST: 671,
-        INVESTIGATOR: 285,
+        INVESTIGATOR: 336,
         PARTNER: 184,
     }
+
+
+def test_two_patient_interviews_are_coded_by_all_three_coders(coded):
+    """The investigator also coded two patient interviews of the patient partner."""
+    project, _ = coded
+    shared = ["C01_patient_P01_interview.txt", "C04_patient_P09_interview.txt"]
+    codings = project.codings()
+    documents = codings.groupby("coder")["document"].agg(set)
+    assert sorted(documents[INVESTIGATOR] & documents[PARTNER]) == shared
+    per_segment = codings.groupby("segment_id")["coder"].nunique()
+    coded_by_all = codings[codings["segment_id"].isin(per_segment[per_segment == 3].index)]
+    assert coded_by_all.groupby("document")["segment_id"].nunique().to_dict() == {
+        shared[0]: 8,
+        shared[1]: 13,
+    }
+    coverage = project.coverage()
+    per_segment = coverage.groupby("segment_id")["coder"].nunique()
+    reviewed_by_all = (
+        project.segments().set_index("segment_id").loc[per_segment[per_segment == 3].index]
+    )
+    assert reviewed_by_all.groupby("document").size().to_dict() == {shared[0]: 25, shared[1]: 26}
 
 
 def _per_case(codings: pd.DataFrame, code: str) -> dict[str, int]:
@@ -383,8 +404,8 @@ def test_a_quote_over_two_segments_codes_both(coded):
 def test_loading_the_gold_codings_twice_changes_nothing(coded):
     project, _ = coded
     assert project.import_codings(SAMPLES / "gold_codings.csv") == {
-        "rows": 1681,
+        "rows": 1777,
         "codings": 0,
         "quotes_not_found": 0,
     }
-    assert project.counts()["codings"] == 1589
+    assert project.counts()["codings"] == 1680

@@ -2,7 +2,9 @@
 
 The demo project (built without the embedding model) holds the gold codings of
 an analyst (every document), an investigator (nurse and physician interviews,
-first focus group) and a patient partner (patient interviews, two field notes).
+first focus group, two patient interviews) and a patient partner (patient
+interviews, two field notes); the two patient interviews the investigator coded
+(C01 P01 and C04 P09) are coded by all three.
 The figures below were computed once on that project and are written as
 literals; the pooled Cohen's κ of each pair is also recomputed from the raw
 codings with scikit-learn.
@@ -23,6 +25,7 @@ from sklearn.metrics import cohen_kappa_score
 
 import qual_nlp
 from qual_nlp import labels
+from qual_nlp.agreement import agreement_report
 from qual_nlp.cli import main
 from qual_nlp.demo import build_demo
 from qual_nlp.errors import ValidationError
@@ -38,16 +41,16 @@ TOL = 1e-4
 # pair → (segments both reviewed, percent agreement, Cohen's κ), all codes pooled
 PAIR_FIGURES = {
     frozenset((ANALYST, PARTNER)): (184, 0.979450, 0.393985),
-    frozenset((ANALYST, INVESTIGATOR)): (285, 0.978728, 0.530568),
+    frozenset((ANALYST, INVESTIGATOR)): (336, 0.979213, 0.539227),
+    frozenset((PARTNER, INVESTIGATOR)): (51, 0.977022, 0.442110),
 }
-UNMET = frozenset((PARTNER, INVESTIGATOR))
 # case → (segments reviewed by two or more coders, coders, Fleiss' κ)
 CASE_FIGURES = {
     "(case unknown)": (61, 2, 0.428310),
-    "C01": (118, 3, 0.556079),
+    "C01": (118, 3, 0.552703),
     "C02": (67, 3, 0.455714),
     "C03": (63, 3, 0.440480),
-    "C04": (74, 3, 0.583989),
+    "C04": (74, 3, 0.546002),
     "C05": (86, 3, 0.412869),
 }
 
@@ -57,7 +60,7 @@ def demo_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("demo") / "sample.qnlp"
     summary = build_demo(path, suggest=False, train=False)
     assert summary["failed"] == []
-    assert summary["gold"] == {"rows": 1681, "codings": 1589, "quotes_not_found": 0}
+    assert summary["gold"] == {"rows": 1777, "codings": 1680, "quotes_not_found": 0}
     return path
 
 
@@ -109,9 +112,40 @@ def test_agreement_per_pair(demo):
     assert _finite_in_unit_range(report["krippendorff_alpha"])
 
 
-def test_the_investigator_and_the_patient_partner_share_no_segment(demo):
-    """They coded different documents: their pair row says so instead of a number."""
-    row = _by_pair(demo.agreement(coders=CODERS, by="pair"))[UNMET]
+def test_the_investigator_and_the_patient_partner_meet_on_two_patient_interviews(demo):
+    """The 51 answers of C01 P01 and C04 P09 are all they both reviewed."""
+    row = _by_pair(demo.agreement(coders=CODERS, by="pair"))[frozenset((INVESTIGATOR, PARTNER))]
+    assert row["n_units"] == 51
+    assert row["note"] == ""
+    segments = demo.segments()
+    coverage = demo.coverage()
+    both = set(coverage.loc[coverage["coder"] == INVESTIGATOR, "segment_id"]) & set(
+        coverage.loc[coverage["coder"] == PARTNER, "segment_id"]
+    )
+    shared = segments[segments["segment_id"].isin(both)]
+    assert shared.groupby("document").size().to_dict() == {
+        "C01_patient_P01_interview.txt": 25,
+        "C04_patient_P09_interview.txt": 26,
+    }
+
+
+def test_a_pair_with_no_shared_segment_says_so_instead_of_a_number():
+    """Two coders who reviewed different segments get NaN and a note, not 0 or 1."""
+    codings = pd.DataFrame(
+        {
+            "segment_id": [1, 1, 3],
+            "coder": ["ana", "bob", "cy"],
+            "code": ["cmo/context"] * 3,
+            "status": "accepted",
+        }
+    )
+    coverage = pd.DataFrame(
+        {"segment_id": [1, 2, 3, 1, 2, 3], "coder": ["ana"] * 3 + ["bob"] * 2 + ["cy"]}
+    )
+    rows = _by_pair(agreement_report(codings, coverage, by="pair"))
+    assert rows[frozenset(("ana", "bob"))]["n_units"] == 2
+    assert rows[frozenset(("ana", "cy"))]["n_units"] == 1
+    row = rows[frozenset(("bob", "cy"))]
     assert row["n_units"] == 0
     assert math.isnan(row["cohen_kappa"]) and math.isnan(row["percent_agreement"])
     assert "nothing to compare" in row["note"]
@@ -136,10 +170,12 @@ def _pooled_kappa(project: Project, a: str, b: str) -> tuple[int, float]:
     return len(units), float(cohen_kappa_score(ratings[a].ravel(), ratings[b].ravel()))
 
 
-@pytest.mark.parametrize("other", [INVESTIGATOR, PARTNER])
-def test_pair_kappa_matches_an_independent_computation(demo, other):
-    n_units, kappa = _pooled_kappa(demo, ANALYST, other)
-    expected = PAIR_FIGURES[frozenset((ANALYST, other))]
+@pytest.mark.parametrize(
+    ("a", "b"), [(ANALYST, INVESTIGATOR), (ANALYST, PARTNER), (INVESTIGATOR, PARTNER)]
+)
+def test_pair_kappa_matches_an_independent_computation(demo, a, b):
+    n_units, kappa = _pooled_kappa(demo, a, b)
+    expected = PAIR_FIGURES[frozenset((a, b))]
     assert n_units == expected[0]
     assert abs(kappa - expected[2]) < TOL
 
@@ -176,39 +212,47 @@ def test_agreement_per_code(demo):
         assert _finite_in_unit_range(report[column])
     undefined = report["krippendorff_alpha"].isna()
     assert (report.loc[undefined, "note"] != "").all()
-    assert abs(report.loc["valence/barrier", "krippendorff_alpha"] - 0.532851) < TOL
-    assert abs(report.loc["valence/facilitator", "krippendorff_alpha"] - 0.513608) < TOL
-    assert abs(report.loc["cmo/mechanism", "krippendorff_alpha"] - 0.501576) < TOL
+    assert abs(report.loc["valence/barrier", "krippendorff_alpha"] - 0.521819) < TOL
+    assert abs(report.loc["valence/facilitator", "krippendorff_alpha"] - 0.484379) < TOL
+    assert abs(report.loc["cmo/mechanism", "krippendorff_alpha"] - 0.522115) < TOL
 
 
 def test_agreement_per_pair_and_facet(demo):
     report = demo.agreement(coders=CODERS, by="pair+facet")
     assert len(report) == 3 * 4
-    valence = report[report["facet"] == "valence"].set_index(["coder_a", "coder_b"])
-    assert valence.loc[(ANALYST, INVESTIGATOR), "values"] == "label"
-    assert abs(valence.loc[(ANALYST, INVESTIGATOR), "cohen_kappa"] - 0.604175) < TOL
-    assert abs(valence.loc[(ANALYST, PARTNER), "cohen_kappa"] - 0.263527) < TOL
+    valence = _by_pair(report[report["facet"] == "valence"])
+    assert set(valence) == PAIRS
+    assert {row["values"] for row in valence.values()} == {"label"}
+    expected = {(ANALYST, INVESTIGATOR): 0.573181, (ANALYST, PARTNER): 0.263527}
+    expected[INVESTIGATOR, PARTNER] = 0.285398
+    for pair, kappa in expected.items():
+        assert abs(valence[frozenset(pair)]["cohen_kappa"] - kappa) < TOL, pair
 
 
 # ------------------------------------------------------ disagreements
 def test_the_disagreement_list(demo):
     found = demo.disagreements(coders=CODERS)
-    assert len(found) == 275
+    assert len(found) == 283
     assert found.groupby(found["case"].fillna("-")).size().to_dict() == {
-        "C01": 62,
+        "C01": 64,
         "C02": 42,
         "C03": 42,
-        "C04": 39,
+        "C04": 45,
         "C05": 59,
         "-": 31,
     }
-    assert (found["n_coders"] == 2).all()  # no segment was coded by all three
+    assert found["n_coders"].value_counts().to_dict() == {2: 253, 3: 30}
+    by_all = found[found["n_coders"] == 3]  # the two patient interviews coded by all three
+    assert by_all["document"].value_counts().to_dict() == {
+        "C04_patient_P09_interview.txt": 17,
+        "C01_patient_P01_interview.txt": 13,
+    }
     assert (found["n_split"] >= 1).all()
     assert found["n_split"].is_monotonic_decreasing
     for row in found.itertuples():
-        assert len(row.codes_by_coder) == 2
+        assert len(row.codes_by_coder) == row.n_coders
         applied = [set(codes) for codes in row.codes_by_coder.values()]
-        assert set(row.split_codes) == applied[0] ^ applied[1]
+        assert set(row.split_codes) == set.union(*applied) - set.intersection(*applied)
 
 
 def _valence_disagreement(project: Project) -> pd.Series:
@@ -238,6 +282,21 @@ def test_a_proposal_still_rejects_an_unknown_coder(demo):
     row = _valence_disagreement(demo)
     with pytest.raises(ValidationError, match="no codings"):
         demo.consensus_proposal(int(row["segment_id"]), coders=[ANALYST, "nobody"])
+
+
+def test_a_proposal_on_a_segment_coded_by_all_three_counts_three_votes(demo):
+    """Outside the exclusive valence facet, a code two of the three applied is proposed."""
+    found = demo.disagreements(coders=CODERS)
+    row = found[found["n_coders"] == 3].iloc[0]
+    votes = pd.Series([c for codes in row["codes_by_coder"].values() for c in codes])
+    votes = votes.value_counts().to_dict()
+    proposal = demo.consensus_proposal(int(row["segment_id"]), coders=CODERS).set_index("code")
+    assert (proposal["n_coders"] == 3).all()
+    assert proposal["votes"].to_dict() == votes
+    assert 2 in votes.values()
+    for code, n in votes.items():
+        if not code.startswith("valence/"):
+            assert bool(proposal.loc[code, "proposed"]) == (n >= 2), code
 
 
 # ----------------------------------------------------------- consensus
@@ -332,7 +391,6 @@ def test_cli_agreement_by_pair_as_json(demo_path, capsys):
     for pair, (n_units, _, kappa) in PAIR_FIGURES.items():
         assert rows[pair]["n_units"] == n_units
         assert abs(rows[pair]["cohen_kappa"] - kappa) < TOL
-    assert rows[UNMET]["cohen_kappa"] is None
 
 
 def test_cli_agreement_by_case_as_text(demo_path, capsys):
@@ -368,4 +426,3 @@ def test_cli_agreement_by_pair_writes_a_workbook(demo_path, tmp_path, capsys):
     assert set(rows) == PAIRS
     for pair, (_, _, kappa) in PAIR_FIGURES.items():
         assert np.isclose(rows[pair]["cohen_kappa"], kappa, atol=TOL)
-    assert np.isnan(rows[UNMET]["cohen_kappa"])
