@@ -13,9 +13,15 @@ def with_context(segments: pd.DataFrame) -> pd.DataFrame:
     """Participant segments with a ``context`` column: the last passage of the turn
     before theirs in the same document (typically the interviewer's question)."""
     frame = segments.sort_values(["document", "start"]).reset_index(drop=True)
-    last = frame.groupby(["document", "turn_index"], sort=False)["text"].last()
-    keys = zip(frame["document"], frame["turn_index"] - 1, strict=True)
-    frame["context"] = [last.get(key, "") for key in keys]
+    last = (
+        frame.groupby(["document", "turn_index"], sort=False)["text"]
+        .last()
+        .rename("context")
+        .reset_index()
+    )
+    last["turn_index"] = last["turn_index"] + 1  # a turn's last passage is the next one's context
+    frame = frame.merge(last, on=["document", "turn_index"], how="left")
+    frame["context"] = frame["context"].fillna("")
     return frame[~frame["is_interviewer"].astype(bool)].reset_index(drop=True)
 
 

@@ -212,3 +212,23 @@ def test_zero_shot_calibration_refits_on_reviewed_segments():
 def test_zero_shot_refuses_a_code_without_text():
     with pytest.raises(ValidationError, match="definition"):
         PrototypeScorer(_BagOfWords()).fit({"valence": {"valence/x": [" "]}}, {"valence": True})
+
+
+def test_a_segment_s_context_is_the_last_passage_of_the_turn_before():
+    import pandas as pd
+
+    from qual_nlp.project_model import with_context
+
+    segments = pd.DataFrame(
+        {
+            "segment_id": [1, 2, 3, 4, 5, 6],
+            "document": ["a", "a", "a", "a", "a", "b"],
+            "start": [0, 5, 10, 20, 30, 0],
+            "turn_index": [0, 1, 1, 2, 3, 0],
+            "text": ["Why?", "Because.", "And so.", "Next?", "Yes.", "Notes."],
+            "is_interviewer": [True, False, False, True, False, False],
+        }
+    )
+    out = with_context(segments)
+    assert out["segment_id"].tolist() == [2, 3, 5, 6]
+    assert out["context"].tolist() == ["Why?", "Why?", "Next?", ""]
