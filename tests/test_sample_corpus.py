@@ -409,3 +409,39 @@ def test_loading_the_gold_codings_twice_changes_nothing(coded):
         "quotes_not_found": 0,
     }
     assert project.counts()["codings"] == 1680
+
+
+def test_one_command_writes_the_cross_case_workbook_with_hand_counted_cells(coded, tmp_path):
+    """From the sample project, ``qual-nlp export --format xlsx`` writes every sheet, and
+    the analyst's theme x case cells equal the hand counts above."""
+    import openpyxl
+
+    from qual_nlp.cli import main
+
+    project, _ = coded
+    path = str(project.store.engine.url.database)  # the module's SQLite project file
+    out = tmp_path / "sample.xlsx"
+    assert main(["export", path, "--format", "xlsx", "--coder", ANALYST, "--out", str(out)]) == 0
+    book = openpyxl.load_workbook(out, read_only=True)
+    assert {"Theme x case", "Barriers-facilitators", "CMO chains", "Quotes", "Codebook"} <= set(
+        book.sheetnames
+    )
+    rows = list(book["Theme x case"].iter_rows(values_only=True))
+    header = list(rows[0])
+    by_code = {r[header.index("code")]: r for r in rows[1:]}
+    barrier = by_code["valence/barrier"]
+    assert [barrier[header.index(c)] for c in ("C01", "C02", "C03", "C04", "C05")] == [
+        26,
+        37,
+        46,
+        23,
+        49,
+    ]
+    mechanism = by_code["cmo/mechanism"]
+    assert [mechanism[header.index(c)] for c in ("C01", "C02", "C03", "C04", "C05")] == [
+        11,
+        5,
+        6,
+        12,
+        2,
+    ]
