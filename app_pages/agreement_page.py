@@ -239,15 +239,10 @@ def disagreements(proj: Project, codebook: Codebook) -> None:
 def render() -> None:
     """The Agreement page."""
     st.header("Agreement", anchor=False)
-    proj = common.project()
-    codebook: Codebook | None = None
-    with common.guarded("The codebook"):
-        codebook = proj.codebook()
+    proj, codebook = common.project_codebook()
     if codebook is None:
         return
-    msg = st.session_state.pop("agree_msg", None)
-    if msg:
-        (st.error if msg[0] == "error" else st.success)(msg[1])
+    common.flash("agree_msg")
     view = st.segmented_control("View", VIEWS, default=VIEWS[0], key="agree_view")
     if view == "Statistics":
         statistics(proj, codebook)

@@ -170,15 +170,10 @@ def _exchange(proj: Project, codebook: Codebook) -> None:
 def render() -> None:
     """The Codebook page."""
     st.header("Codebook", anchor=False)
-    proj = common.project()
-    codebook: Codebook | None = None
-    with common.guarded("The codebook"):
-        codebook = proj.codebook()
+    proj, codebook = common.project_codebook()
     if codebook is None:
         return
-    msg = st.session_state.pop("codebook_msg", None)
-    if msg:
-        (st.error if msg[0] == "error" else st.success)(msg[1])
+    common.flash("codebook_msg")
     labels = common.code_labels(codebook)
     tree, edits = st.columns([3, 2], gap="large")
     with tree:

@@ -189,3 +189,19 @@ def has(proj: Project, method: str) -> bool:
 def empty_state(message: str) -> None:
     """What to do next, when there is nothing to show."""
     st.info(message, icon=":material/info:")
+
+
+def project_codebook() -> tuple[Project, Codebook | None]:
+    """The open project and its codebook (``None``, with the error shown, if unreadable)."""
+    proj = project()
+    codebook: Codebook | None = None
+    with guarded("The codebook"):
+        codebook = proj.codebook()
+    return proj, codebook
+
+
+def flash(key: str) -> None:
+    """Show (once) the message a previous run left under ``key``: ("error"|"ok", text)."""
+    msg = st.session_state.pop(key, None)
+    if msg:
+        (st.error if msg[0] == "error" else st.success)(msg[1])

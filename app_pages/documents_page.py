@@ -9,7 +9,6 @@ import streamlit as st
 
 from app_pages import common, markup
 from qual_nlp.project import Project
-from qual_nlp.records import Codebook
 
 STATUSES = ("accepted", "suggested", "rejected")
 
@@ -110,10 +109,7 @@ def render() -> None:
     if docs.empty:
         common.empty_state("No documents yet: import transcripts on the Import page.")
         return
-    proj = common.project()
-    codebook: Codebook | None = None
-    with common.guarded("The codebook"):
-        codebook = proj.codebook()
+    proj, codebook = common.project_codebook()
     if codebook is None:
         return
     name = _picker(docs)

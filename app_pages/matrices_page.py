@@ -251,10 +251,7 @@ def exports(proj: Project) -> None:
 def render() -> None:
     """The Matrices page."""
     st.header("Matrices", anchor=False)
-    proj = common.project()
-    codebook: Codebook | None = None
-    with common.guarded("The codebook"):
-        codebook = proj.codebook()
+    proj, codebook = common.project_codebook()
     if codebook is None:
         return
     if common.documents().empty:

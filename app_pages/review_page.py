@@ -283,11 +283,8 @@ def queue_panel(filters: dict[str, Any]) -> None:
 
 def render() -> None:
     """The Review queue page."""
-    proj, me = common.project(), common.coder()
     st.header("Review queue", anchor=False)
-    codebook = None
-    with common.guarded("The codebook"):
-        codebook = proj.codebook()
+    (proj, codebook), me = common.project_codebook(), common.coder()
     if codebook is None:
         return
     if common.documents().empty:
