@@ -242,10 +242,15 @@ def predict(
     """Per-facet probabilities from the trained estimators."""
     if model.features is not None and texts is None:
         raise ValueError("this model was trained on text features: pass the segments' texts")
-    F = featurise(model.features, X, texts, context)
+    blocks = None
+    if model.features is not None and texts is not None:
+        blocks = model.features.blocks(X, texts, context)
     out = {}
     for facet, fm in model.facets.items():
-        proba = fm.estimator.predict_proba(F)
+        if blocks is not None and hasattr(fm.estimator, "predict_proba_blocks"):
+            proba = fm.estimator.predict_proba_blocks(blocks)
+        else:
+            proba = fm.estimator.predict_proba(featurise(model.features, X, texts, context))
         columns = [str(c) for c in fm.estimator.classes_]
         out[facet] = pd.DataFrame(
             proba, index=pd.Index(list(index), name="segment_id"), columns=columns

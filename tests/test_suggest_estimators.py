@@ -232,3 +232,20 @@ def test_a_segment_s_context_is_the_last_passage_of_the_turn_before():
     out = with_context(segments)
     assert out["segment_id"].tolist() == [2, 3, 5, 6]
     assert out["context"].tolist() == ["Why?", "Why?", "Next?", ""]
+
+
+@pytest.mark.parametrize("kind", ["binary", "multiclass", "multilabel"])
+def test_scoring_by_blocks_equals_scoring_the_stacked_matrix(kind):
+    rng = np.random.default_rng(5)
+    texts = [f"{w} plan nurse {i % 7}" for i, w in enumerate(["late", "kind", "car"] * 20)]
+    vectors = rng.normal(size=(60, 5)).astype(np.float32)
+    context = rng.normal(size=(60, 5)).astype(np.float32)
+    features = TextFeatures(min_df=1).fit(texts)
+    F = features.transform(vectors, texts, context)
+    if kind == "multilabel":
+        est = MultiLabelClassifier().fit(F, [("a",) if i % 3 else ("a", "b") for i in range(60)])
+    else:
+        n = 2 if kind == "binary" else 3
+        est = ExclusiveClassifier().fit(F, np.array([f"c{i % n}" for i in range(60)]))
+    blocks = features.blocks(vectors, texts, context)
+    assert np.allclose(est.predict_proba_blocks(blocks), est.predict_proba(F), atol=1e-6)

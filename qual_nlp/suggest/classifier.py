@@ -219,6 +219,21 @@ def lbfgs(
     return x, iteration
 
 
+def _block_scores(blocks: Sequence[Any], coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
+    """``[B₁ | B₂ | …] @ coef + intercept`` computed block by block (``coef``: features × k)."""
+    start = 0
+    total: np.ndarray | None = None
+    for block in blocks:
+        width = block.shape[1]
+        part = np.asarray(block @ coef[start : start + width])
+        total = part if total is None else total + part
+        start += width
+    if start != coef.shape[0]:
+        raise ValueError(f"the blocks have {start} columns, the model expects {coef.shape[0]}")
+    assert total is not None
+    return total + intercept
+
+
 def _macro_f1(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> float:
     """Macro-F1 over class indices 0..n_classes-1 (absent classes count as 0)."""
     scores = []
@@ -372,6 +387,22 @@ class ExclusiveClassifier(ClassifierMixin, BaseEstimator):
     def predict(self, X: Any) -> np.ndarray:
         check_is_fitted(self)
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def predict_proba_blocks(self, blocks: Sequence[Any]) -> np.ndarray:
+        """:meth:`predict_proba` of the column blocks ``[B₁ | B₂ | …]`` without stacking them."""
+        check_is_fitted(self)
+        z = _block_scores(blocks, self.model_.coef_.T, self.model_.intercept_)
+        if z.shape[1] == 1:  # binary logistic regression
+            p1 = _sigmoid(z[:, 0])
+            proba = np.column_stack([1.0 - p1, p1])
+        else:
+            z = z - z.max(axis=1, keepdims=True)
+            proba = np.exp(z)
+            proba /= proba.sum(axis=1, keepdims=True)
+        logits = np.log(proba + _EPS) + self.offsets_
+        logits -= logits.max(axis=1, keepdims=True)
+        out = np.exp(logits)
+        return out / out.sum(axis=1, keepdims=True)
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -540,6 +571,17 @@ class MultiLabelClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse="csr", dtype=np.float64, reset=False)
         out = _sigmoid(np.asarray(X @ self.coef_) + self.intercept_)
+        fixed = self.constant_ >= 0
+        out[:, fixed] = self.constant_[fixed]
+        if self.single_label_:
+            total = out.sum(axis=1, keepdims=True)
+            out = np.divide(out, total, out=np.full_like(out, 1 / out.shape[1]), where=total > 0)
+        return out
+
+    def predict_proba_blocks(self, blocks: Sequence[Any]) -> np.ndarray:
+        """:meth:`predict_proba` of the column blocks ``[B₁ | B₂ | …]`` without stacking them."""
+        check_is_fitted(self)
+        out = _sigmoid(_block_scores(blocks, self.coef_, self.intercept_))
         fixed = self.constant_ >= 0
         out[:, fixed] = self.constant_[fixed]
         if self.single_label_:
