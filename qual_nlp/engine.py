@@ -242,15 +242,14 @@ def predict(
     """Per-facet probabilities from the trained estimators."""
     if model.features is not None and texts is None:
         raise ValueError("this model was trained on text features: pass the segments' texts")
-    blocks = None
-    if model.features is not None and texts is not None:
-        blocks = model.features.blocks(X, texts, context)
+    # text features are scored block by block, computed once for every facet
+    blocks = None if model.features is None else model.features.blocks(X, texts, context)
     out = {}
     for facet, fm in model.facets.items():
-        if blocks is not None and hasattr(fm.estimator, "predict_proba_blocks"):
-            proba = fm.estimator.predict_proba_blocks(blocks)
+        if blocks is None:
+            proba = fm.estimator.predict_proba(X)
         else:
-            proba = fm.estimator.predict_proba(featurise(model.features, X, texts, context))
+            proba = fm.estimator.predict_proba_blocks(blocks)
         columns = [str(c) for c in fm.estimator.classes_]
         out[facet] = pd.DataFrame(
             proba, index=pd.Index(list(index), name="segment_id"), columns=columns

@@ -369,20 +369,26 @@ class ExclusiveClassifier(ClassifierMixin, BaseEstimator):
             self.offsets_ = tune_offsets(np.log(oof + _EPS), y_index)
         return self
 
+    def _logits(self, proba: np.ndarray) -> np.ndarray:
+        """Log-probabilities of the logistic regression with the tuned offsets added."""
+        return np.log(proba + _EPS) + self.offsets_
+
+    @staticmethod
+    def _softmax(logits: np.ndarray) -> np.ndarray:
+        z = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return z / z.sum(axis=1, keepdims=True)
+
     def decision_function(self, X: Any) -> np.ndarray:
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse="csr", dtype=np.float64, reset=False)
-        scores = np.log(self.model_.predict_proba(X) + _EPS) + self.offsets_
+        scores = self._logits(self.model_.predict_proba(X))
         return scores[:, 1] - scores[:, 0] if len(self.classes_) == 2 else scores
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities with the tuned offsets applied (rows sum to 1)."""
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse="csr", dtype=np.float64, reset=False)
-        logits = np.log(self.model_.predict_proba(X) + _EPS) + self.offsets_
-        logits -= logits.max(axis=1, keepdims=True)
-        proba = np.exp(logits)
-        return proba / proba.sum(axis=1, keepdims=True)
+        return self._softmax(self._logits(self.model_.predict_proba(X)))
 
     def predict(self, X: Any) -> np.ndarray:
         check_is_fitted(self)
@@ -396,13 +402,8 @@ class ExclusiveClassifier(ClassifierMixin, BaseEstimator):
             p1 = _sigmoid(z[:, 0])
             proba = np.column_stack([1.0 - p1, p1])
         else:
-            z = z - z.max(axis=1, keepdims=True)
-            proba = np.exp(z)
-            proba /= proba.sum(axis=1, keepdims=True)
-        logits = np.log(proba + _EPS) + self.offsets_
-        logits -= logits.max(axis=1, keepdims=True)
-        out = np.exp(logits)
-        return out / out.sum(axis=1, keepdims=True)
+            proba = self._softmax(z)
+        return self._softmax(self._logits(proba))
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -440,8 +441,9 @@ class MultiLabelClassifier(ClassifierMixin, BaseEstimator):
     0/1 indicator matrix together with ``classes``. ``predict`` returns a 0/1
     indicator matrix over ``classes_``; ``thresholds_`` holds each code's cut
     (tuned out of fold, but never under ``min_threshold``, so a code the model
-    cannot separate is not suggested on a faint score). (A plain 1-d ``y`` is read as one label per sample, and ``predict`` then
-    returns the most probable label.)
+    cannot separate is not suggested on a faint score). A plain 1-d ``y`` is
+    read as one label per sample, and ``predict`` then returns the most
+    probable label.
     """
 
     def __init__(
@@ -570,18 +572,17 @@ class MultiLabelClassifier(ClassifierMixin, BaseEstimator):
         """Per-code probabilities, shape (n_samples, n_classes) (rows need not sum to 1)."""
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse="csr", dtype=np.float64, reset=False)
-        out = _sigmoid(np.asarray(X @ self.coef_) + self.intercept_)
-        fixed = self.constant_ >= 0
-        out[:, fixed] = self.constant_[fixed]
-        if self.single_label_:
-            total = out.sum(axis=1, keepdims=True)
-            out = np.divide(out, total, out=np.full_like(out, 1 / out.shape[1]), where=total > 0)
-        return out
+        return self._proba(np.asarray(X @ self.coef_) + self.intercept_)
 
     def predict_proba_blocks(self, blocks: Sequence[Any]) -> np.ndarray:
         """:meth:`predict_proba` of the column blocks ``[B₁ | B₂ | …]`` without stacking them."""
         check_is_fitted(self)
-        out = _sigmoid(_block_scores(blocks, self.coef_, self.intercept_))
+        return self._proba(_block_scores(blocks, self.coef_, self.intercept_))
+
+    def _proba(self, scores: np.ndarray) -> np.ndarray:
+        """Decision scores → per-code probabilities (constant codes fixed; single-label rows
+        normalised)."""
+        out = _sigmoid(scores)
         fixed = self.constant_ >= 0
         out[:, fixed] = self.constant_[fixed]
         if self.single_label_:
