@@ -62,7 +62,9 @@ def make_corpus(folder: Path, words: int, seed: int = 7) -> int:
                 lines.append(f"Interviewer: {question}")
                 lines.append(f"[00:{minute // 60:02d}:{minute % 60:02d}] {speaker}: {answer}")
                 total += len(question.split()) + len(answer.split())
-            (folder / f"interview_{n:04d}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+            (folder / f"interview_{n:04d}.txt").write_text(
+                "\n".join(lines) + "\n", encoding="utf-8"
+            )
         n += 1
     return total
 

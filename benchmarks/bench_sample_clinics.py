@@ -52,11 +52,11 @@ def run() -> dict:
         with Project.open(path) as project:
             codebook = project.codebook()
             labels = facet_labels(project.codings(), project.coverage(), codebook)
-            segments = project._coded_segments()
             embedder = project.embedder()
-            texts = segments["text"].tolist()
-            X = embedder.encode(texts)
-            context = embedder.encode(segments["context"].tolist())
+            inputs = project.segment_inputs(embedder)
+            segments = inputs.frame
+            texts = inputs.texts
+            X, context = inputs.X, inputs.context
             ids = segments["segment_id"].to_numpy()
             case_of = dict(zip(ids.tolist(), segments["case"].fillna("").tolist(), strict=True))
             rows = []

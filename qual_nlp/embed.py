@@ -76,6 +76,10 @@ def text_key(text: str) -> str:
 def l2_normalise(vectors: np.ndarray) -> np.ndarray:
     """Rows scaled to unit length (all-zero rows stay zero), as float32."""
     arr = np.asarray(vectors, dtype=np.float32)
+    if arr.ndim == 2 and arr.size:
+        lengths = np.sqrt(np.einsum("ij,ij->i", arr, arr))
+        if np.all(np.abs(lengths - 1.0) < 1e-5):  # already unit length (cached vectors)
+            return arr
     norms = np.linalg.norm(arr, axis=-1, keepdims=True)
     return np.divide(arr, norms, out=np.zeros_like(arr), where=norms > 0)
 

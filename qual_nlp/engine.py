@@ -238,12 +238,22 @@ def predict(
     index: Sequence[int],
     texts: Sequence[str] | None = None,
     context: np.ndarray | None = None,
+    *,
+    counts: Any = None,
 ) -> dict[str, pd.DataFrame]:
-    """Per-facet probabilities from the trained estimators."""
+    """Per-facet probabilities from the trained estimators.
+
+    ``counts`` (a :class:`~qual_nlp.suggest.features.TokenCounts` of ``texts``)
+    saves tokenising the texts again for the TF-IDF features.
+    """
     if model.features is not None and texts is None:
         raise ValueError("this model was trained on text features: pass the segments' texts")
     # text features are scored block by block, computed once for every facet
-    blocks = None if model.features is None else model.features.blocks(X, texts, context)
+    blocks = (
+        None
+        if model.features is None
+        else model.features.weighted_blocks(X, texts, context, counts)
+    )
     out = {}
     for facet, fm in model.facets.items():
         if blocks is None:

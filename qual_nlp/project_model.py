@@ -9,22 +9,6 @@ from typing import Any
 import pandas as pd
 
 
-def with_context(segments: pd.DataFrame) -> pd.DataFrame:
-    """Participant segments with a ``context`` column: the last passage of the turn
-    before theirs in the same document (typically the interviewer's question)."""
-    frame = segments.sort_values(["document", "start"]).reset_index(drop=True)
-    last = (
-        frame.groupby(["document", "turn_index"], sort=False)["text"]
-        .last()
-        .rename("context")
-        .reset_index()
-    )
-    last["turn_index"] = last["turn_index"] + 1  # a turn's last passage is the next one's context
-    frame = frame.merge(last, on=["document", "turn_index"], how="left")
-    frame["context"] = frame["context"].fillna("")
-    return frame[~frame["is_interviewer"].astype(bool)].reset_index(drop=True)
-
-
 class ModelMixin:
     """Suggest, train, and score the model; mixed into :class:`~qual_nlp.project.Project`."""
 
@@ -45,9 +29,13 @@ class ModelMixin:
         encoder = self.store.get_meta("encoder") or None
         return Embedder(encoder, cache=self.store) if encoder else Embedder(cache=self.store)
 
-    def _coded_segments(self) -> pd.DataFrame:
-        """Participant segments, each with ``context``: the text of the turn before it."""
-        return with_context(self.segments())
+    def segment_inputs(self, embedder: Any | None = None) -> Any:
+        """Participant segments with their context, vectors and derived inputs, kept
+        between suggestion runs while the segments stay the same
+        (:mod:`qual_nlp.project_inputs`)."""
+        from qual_nlp.project_inputs import segment_inputs
+
+        return segment_inputs(self.store, embedder or self.embedder())
 
     def latest_model(self) -> tuple[int, Any] | None:
         """(version, TrainedModel) of the newest trained model, if any."""
@@ -66,18 +54,21 @@ class ModelMixin:
 
         started = time.perf_counter()
         codebook = self.codebook()
-        segments = self._coded_segments()
-        ids = [int(i) for i in segments["segment_id"]]
         embedder = self.embedder()
-        texts = segments["text"].tolist()
-        X = embedder.encode(texts)
+        inputs = self.segment_inputs(embedder)
+        ids = inputs.ids
         latest = self.latest_model()
         version, model = latest if latest else (0, None)
-        zero = engine.zero_shot(codebook, embedder, X, ids, texts)
+        zero = inputs.zero_shot(codebook, embedder)
         trained = {}
         if model:
-            context = embedder.encode(segments["context"].tolist())
-            trained = engine.predict(model, X, ids, texts, context)
+            features = model.features
+            counts = None
+            if features is not None and getattr(features, "tfidf_", None) is not None:
+                counts = inputs.counts(features.ngram_max)
+            trained = engine.predict(
+                model, inputs.X, ids, inputs.texts, inputs.context, counts=counts
+            )
         proba = engine.blend(zero, trained, model)
         exclusive = {f.id: f.exclusive for f in codebook.facets}
         cuts = engine.thresholds(model)
@@ -105,12 +96,13 @@ class ModelMixin:
         codebook = self.codebook()
         labels = facet_labels(self.codings(), self.coverage(), codebook)
         ids = {int(s) for fl in labels.values() for s in fl.segment_ids}
-        segments = self._coded_segments()
-        segments = segments[segments["segment_id"].isin(ids)].reset_index(drop=True)
         embedder = self.embedder()
+        inputs = self.segment_inputs(embedder)
+        rows = inputs.rows(ids)
+        segments = inputs.frame.iloc[rows].reset_index(drop=True)
         texts = segments["text"].tolist()
-        X = embedder.encode(texts)
-        context = embedder.encode(segments["context"].tolist())
+        X = inputs.X[rows]
+        context = inputs.context[rows]
         model = engine.train(
             codebook,
             X,

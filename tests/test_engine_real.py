@@ -119,7 +119,7 @@ def test_engine_round_trips_a_trained_model_without_pickle(sample: Path) -> None
         blob = engine.dumps(model)
         assert b"pickle" not in blob
         again = engine.loads(blob)
-        segments = project._coded_segments().head(20)
+        segments = project.segment_inputs().frame.head(20)
         texts = segments["text"].tolist()
         embedder = project.embedder()
         X = embedder.encode(texts)

@@ -217,7 +217,7 @@ def test_zero_shot_refuses_a_code_without_text():
 def test_a_segment_s_context_is_the_last_passage_of_the_turn_before():
     import pandas as pd
 
-    from qual_nlp.project_model import with_context
+    from qual_nlp.project_inputs import with_context
 
     segments = pd.DataFrame(
         {

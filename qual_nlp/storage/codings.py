@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 from qual_nlp.errors import RecordNotFoundError, ValidationError
 from qual_nlp.records import CODING_COLUMNS, Coding
 from qual_nlp.storage import schema as t
+from qual_nlp.storage.bulk import delete_where_in, fetch_rows, insert_rows
 
 STATUSES = ("suggested", "accepted", "rejected")
 
@@ -24,6 +25,11 @@ def coder_role(name: str) -> str:
     if name == "consensus":
         return "consensus"
     return "analyst"
+
+
+def _int_list(ids: Sequence[int]) -> str:
+    """Integers as an SQL list literal (``NULL`` when empty, which matches nothing)."""
+    return ", ".join(str(int(i)) for i in ids) or "NULL"
 
 
 class CodingsMixin:
@@ -119,55 +125,43 @@ class CodingsMixin:
             family_ids = select(t.coders.c.id).where(
                 (t.coders.c.id == coder_id) | t.coders.c.name.startswith(family, autoescape=True)
             )
-            old = delete(t.codings).where(
-                and_(t.codings.c.status == "suggested", t.codings.c.coder_id.in_(family_ids))
-            )
+            family_coders = [int(i) for (i,) in conn.execute(family_ids).all()]
+            condition = f"status = 'suggested' AND coder_id IN ({_int_list(family_coders)})"
             if facet is not None:
-                old = old.where(
-                    t.codings.c.code_id.in_(select(t.codes.c.id).where(t.codes.c.facet == facet))
-                )
+                facet_codes = select(t.codes.c.id).where(t.codes.c.facet == facet)
+                ids_of_facet = [int(i) for (i,) in conn.execute(facet_codes).all()]
+                condition += f" AND code_id IN ({_int_list(ids_of_facet)})"
             if segment_ids is not None:
-                ids = list(segment_ids)
-                for i in range(0, len(ids), 900):
-                    conn.execute(old.where(t.codings.c.segment_id.in_(ids[i : i + 900])))
+                delete_where_in(conn, t.codings, "segment_id", list(segment_ids), condition)
             else:
-                conn.execute(old)
+                conn.exec_driver_sql(f"DELETE FROM codings WHERE {condition}")
             if suggestions.empty:
                 return 0
             seg = pd.DataFrame(
-                conn.execute(
-                    select(
-                        t.segments.c.id,
-                        t.segments.c.document_id,
-                        t.segments.c.start,
-                        t.segments.c.end,
-                    )
-                ).all(),
+                fetch_rows(conn, 'SELECT id, document_id, start, "end" FROM segments'),
                 columns=["segment_id", "document_id", "start", "end"],
             )
             frame = suggestions.merge(seg, on="segment_id", how="inner")
             unknown = set(frame["code"]) - set(codes)
             if unknown:
                 raise RecordNotFoundError(f"suggested codes not in the codebook: {sorted(unknown)}")
-            rows = [
-                {
-                    "segment_id": int(r.segment_id),
-                    "document_id": int(r.document_id),
-                    "start": int(r.start),
-                    "end": int(r.end),
-                    "code_id": codes[r.code],
-                    "coder_id": coder_id,
-                    "status": "suggested",
-                    "score": float(r.score),
-                    "model_version": r.model_version,
-                    "memo": "",
-                    "source_coding_id": None,
-                    "created_at": stamp,
-                }
-                for r in frame.itertuples(index=False)
-            ]
-            conn.execute(insert(t.codings), rows)
-        return len(rows)
+            n = len(frame)
+            columns = {
+                "segment_id": frame["segment_id"].astype("int64").tolist(),
+                "document_id": frame["document_id"].astype("int64").tolist(),
+                "start": frame["start"].astype("int64").tolist(),
+                "end": frame["end"].astype("int64").tolist(),
+                "code_id": frame["code"].map(codes).astype("int64").tolist(),
+                "coder_id": [coder_id] * n,
+                "status": ["suggested"] * n,
+                "score": frame["score"].astype(float).tolist(),
+                "model_version": frame["model_version"].astype(str).tolist(),
+                "memo": [""] * n,
+                "source_coding_id": [None] * n,
+                "created_at": [stamp] * n,
+            }
+            insert_rows(conn, t.codings, list(columns), zip(*columns.values(), strict=True))
+        return n
 
     def review_segment(
         self,

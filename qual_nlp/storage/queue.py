@@ -11,12 +11,15 @@ from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import and_, delete, exists, insert, select
+from sqlalchemy import and_, exists, select
 
 from qual_nlp.errors import ValidationError
 from qual_nlp.storage import schema as t
+from qual_nlp.storage.bulk import delete_where_in, indexes_dropped, insert_rows, upsert_rows
 
 ORDERS = ("uncertainty", "relevance", "document")
+#: Score rows from which a write rebuilds the queue indexes instead of updating them.
+BULK_ROWS = 20_000
 
 
 class QueueMixin:
@@ -32,26 +35,23 @@ class QueueMixin:
         from qual_nlp.storage.store import now
 
         stamp = now()
-        rows = [
-            {
-                "segment_id": int(r.segment_id),
-                "model_version": model_version,
-                "uncertainty": float(r.uncertainty),
-                "relevance": float(r.relevance),
-                "updated_at": stamp,
-            }
-            for r in scores.itertuples(index=False)
-        ]
-        ids = [r["segment_id"] for r in rows]
-        with self.write(model_version, "score", "segments", after={"n": len(rows)}) as conn:
-            for i in range(0, len(ids), 900):
-                conn.execute(
-                    delete(t.segment_scores).where(
-                        t.segment_scores.c.segment_id.in_(ids[i : i + 900])
-                    )
-                )
-            if rows:
-                conn.execute(insert(t.segment_scores), rows)
+        ids = scores["segment_id"].astype("int64").tolist()
+        rows = zip(
+            ids,
+            [model_version] * len(ids),
+            scores["uncertainty"].astype(float).tolist(),
+            scores["relevance"].astype(float).tolist(),
+            [stamp] * len(ids),
+            strict=True,
+        )
+        columns = ["segment_id", "model_version", "uncertainty", "relevance", "updated_at"]
+        with self.write(model_version, "score", "segments", after={"n": len(ids)}) as conn:
+            if len(ids) < BULK_ROWS:
+                upsert_rows(conn, t.segment_scores, columns, "segment_id", rows)
+            else:  # a whole-project run: cheaper to rebuild the indexes once
+                with indexes_dropped(conn, t.segment_scores):
+                    delete_where_in(conn, t.segment_scores, "segment_id", ids)
+                    insert_rows(conn, t.segment_scores, columns, rows)
 
     def next_segments(
         self,

@@ -361,9 +361,29 @@ class Store(CodingsMixin, QueueMixin):
         if segment_ids is not None:
             query = query.where(s.c.id.in_(list(segment_ids)))
         with self.engine.connect() as conn:
-            frame = pd.DataFrame(conn.execute(query).all(), columns=list(SEGMENT_COLUMNS))
+            rows = [tuple(r) for r in conn.execute(query).all()]  # tuples: fast into pandas
+        frame = pd.DataFrame(rows, columns=list(SEGMENT_COLUMNS))
         frame["is_interviewer"] = frame["is_interviewer"].astype(bool)
         return frame
+
+    #: Event entities whose writes can change segments, their speakers or roles.
+    SEGMENT_ENTITIES = ("document", "case")
+
+    def segments_generation(self) -> tuple[int, int, int]:
+        """A token that changes whenever segments may have changed.
+
+        (last import/delete/case event, number of segments, highest segment id):
+        reviews, codings and model versions leave it alone, so per-segment inputs
+        computed from it (vectors, token counts, zero-shot scores) stay valid
+        across review and training rounds.
+        """
+        ev, s = t.events, t.segments
+        with self.engine.connect() as conn:
+            last = conn.execute(
+                select(func.max(ev.c.id)).where(ev.c.entity.in_(self.SEGMENT_ENTITIES))
+            ).scalar()
+            count, top = conn.execute(select(func.count(), func.max(s.c.id))).one()
+        return int(last or 0), int(count or 0), int(top or 0)
 
     def segment_texts(self) -> pd.DataFrame:
         """segment_id, text, text_hash for every segment (for embedding)."""
@@ -539,7 +559,7 @@ class Store(CodingsMixin, QueueMixin):
             wanted = set(keys)
             query = select(e.c.text_hash, e.c.vector).where(e.c.encoder == encoder)
             with self.engine.connect() as conn:
-                for key, blob in conn.execute(query):
+                for key, blob in conn.execute(query).all():  # fetchall, not row by row
                     if key in wanted:
                         found[key] = np.frombuffer(blob, dtype="<f4")
             return found

@@ -220,12 +220,23 @@ def lbfgs(
 
 
 def _block_scores(blocks: Sequence[Any], coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
-    """``[B₁ | B₂ | …] @ coef + intercept`` computed block by block (``coef``: features × k)."""
+    """``[B₁ | B₂ | …] @ coef + intercept`` computed block by block (``coef``: features × k).
+
+    A block may be a ``(matrix, weight)`` pair standing for ``weight · matrix``;
+    the weight then scales the block's small score rather than the block itself.
+    """
     start = 0
     total: np.ndarray | None = None
-    for block in blocks:
+    for item in blocks:
+        block, scale = item if isinstance(item, tuple) else (item, 1.0)
         width = block.shape[1]
-        part = np.asarray(block @ coef[start : start + width])
+        weights = coef[start : start + width]
+        if isinstance(block, np.ndarray) and block.dtype == np.float32:
+            # float32 embeddings: multiply in float32 rather than copy them to float64
+            weights = np.ascontiguousarray(weights, dtype=np.float32)
+        part = np.asarray(block @ weights, dtype=np.float64)
+        if scale != 1.0:
+            part *= scale
         total = part if total is None else total + part
         start += width
     if start != coef.shape[0]:

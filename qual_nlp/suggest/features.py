@@ -64,6 +64,35 @@ def pool_passages(vectors: np.ndarray, owners: Sequence[int], n: int) -> np.ndar
     return np.hstack([mean, top])
 
 
+class TokenCounts:
+    """Word n-gram counts of a fixed list of texts, computed once.
+
+    Any :class:`TextFeatures` fitted later (a new model version) turns these
+    into its own TF-IDF rows by column selection
+    (:meth:`TextFeatures.tfidf_from_counts`) instead of tokenising every text
+    again — tokenising is the slow part at 100k segments.
+
+    >>> counts = TokenCounts(["no time", "no bus"])
+    >>> counts.matrix.shape
+    (2, 5)
+    """
+
+    def __init__(self, texts: Sequence[str], ngram_max: int = 2) -> None:
+        from sklearn.feature_extraction.text import CountVectorizer
+
+        self.ngram_max = ngram_max
+        self.n_texts = len(texts)
+        vectorizer = CountVectorizer(ngram_range=(1, ngram_max), dtype=np.float64)
+        try:
+            self.matrix = vectorizer.fit_transform(list(texts)).tocsr()
+            self.vocabulary: dict[str, int] = vectorizer.vocabulary_
+        except ValueError:  # no token at all
+            import scipy.sparse as sp
+
+            self.matrix = sp.csr_matrix((len(texts), 0))
+            self.vocabulary = {}
+
+
 class TextFeatures:
     """Segment features: its embedding, the preceding turn's embedding, TF-IDF n-grams.
 
@@ -134,27 +163,75 @@ class TextFeatures:
         self.n_features_out_ = int(matrix.shape[1])
         return matrix
 
+    def tfidf_from_counts(self, counts: TokenCounts) -> Any:
+        """TF-IDF rows of the texts behind ``counts``, equal to ``tfidf_.transform(texts)``."""
+        import scipy.sparse as sp
+        from sklearn.preprocessing import normalize
+
+        tfidf = self.tfidf_
+        if (
+            tfidf is None
+            or tfidf.ngram_range != (1, counts.ngram_max)
+            or not (tfidf.lowercase and tfidf.analyzer == "word" and tfidf.stop_words is None)
+        ):
+            raise ValueError("these counts were not tokenised the way this TF-IDF tokenises")
+        terms = list(tfidf.vocabulary_.items())
+        found = [(counts.vocabulary.get(term, -1), column) for term, column in terms]
+        rows = np.array([g for g, _ in found if g >= 0], dtype=np.int64)
+        cols = np.array([c for g, c in found if g >= 0], dtype=np.int64)
+        select = sp.csr_matrix(
+            (np.ones(len(rows)), (rows, cols)), shape=(counts.matrix.shape[1], len(terms))
+        )
+        X = (counts.matrix @ select).tocsr()
+        if tfidf.sublinear_tf:
+            np.log(X.data, X.data)
+            X.data += 1.0
+        if tfidf.use_idf:
+            X.data *= tfidf.idf_[X.indices]
+        return normalize(X, norm=tfidf.norm, copy=False) if tfidf.norm else X
+
     def blocks(
         self,
         vectors: np.ndarray,
         texts: Sequence[str],
         context_vectors: np.ndarray | None = None,
+        counts: TokenCounts | None = None,
     ) -> list[Any]:
         """The column blocks of :meth:`transform`, weighted, dense ones left dense.
 
         Linear estimators score these block by block
         (``predict_proba_blocks``) without building the stacked sparse matrix,
-        which at 100k segments costs more than the scoring itself.
+        which at 100k segments costs more than the scoring itself. ``counts``
+        (of the same texts) replaces tokenising them again.
         """
+        return [
+            block if weight == 1.0 else weight * block
+            for block, weight in self.weighted_blocks(vectors, texts, context_vectors, counts)
+        ]
+
+    def weighted_blocks(
+        self,
+        vectors: np.ndarray,
+        texts: Sequence[str],
+        context_vectors: np.ndarray | None = None,
+        counts: TokenCounts | None = None,
+    ) -> list[tuple[Any, float]]:
+        """:meth:`blocks` as ``(unweighted block, weight)`` pairs, so a scorer can
+        weight each block's scores instead of copying a 100k-row block to weight it."""
         if not hasattr(self, "tfidf_"):
             from sklearn.exceptions import NotFittedError
 
             raise NotFittedError("TextFeatures is not fitted yet; call fit(texts) first.")
-        out: list[Any] = [np.asarray(vectors, dtype=np.float32)]
+        vectors = np.asarray(vectors, dtype=np.float32)
+        out: list[tuple[Any, float]] = [(vectors, 1.0)]
         if self.context_weight > 0:
             if context_vectors is None:
-                context_vectors = np.zeros_like(out[0])
-            out.append(self.context_weight * np.asarray(context_vectors, dtype=np.float32))
+                context_vectors = np.zeros_like(vectors)
+            out.append((np.asarray(context_vectors, dtype=np.float32), float(self.context_weight)))
         if self.tfidf_ is not None:
-            out.append(self.tfidf_weight * self.tfidf_.transform(list(texts)))
+            if counts is not None and counts.n_texts == len(vectors):
+                tfidf = self.tfidf_from_counts(counts)
+            else:
+                tfidf = self.tfidf_.transform(list(texts))
+            out.append((tfidf, float(self.tfidf_weight)))
         return out

@@ -132,22 +132,40 @@ class PrototypeScorer:
 
     # ------------------------------------------------------------- scoring
     def _code_similarity(self, X: np.ndarray, vectors: np.ndarray) -> np.ndarray:
-        sims = X @ vectors.T
+        return self._code_similarity_of(X @ vectors.T)
+
+    def _code_similarity_of(self, sims: np.ndarray) -> np.ndarray:
+        """Mean of each row's ``top_k`` best prototype similarities."""
         k = min(self.top_k, sims.shape[1])
         if k == 1:
             return sims.max(axis=1)
         return np.sort(sims, axis=1)[:, -k:].mean(axis=1)
 
-    def similarities(self, X: np.ndarray) -> dict[str, np.ndarray]:
-        """Raw per-facet similarity matrices (n_segments × n_codes)."""
+    def similarities(self, X: np.ndarray, chunk: int = 16384) -> dict[str, np.ndarray]:
+        """Raw per-facet similarity matrices (n_segments × n_codes).
+
+        One product with every prototype at once, ``chunk`` rows at a time:
+        reading 100k segment vectors once per code cost more than the arithmetic.
+        """
         self._check_fitted()
         X = np.asarray(X, dtype=np.float32)
-        return {
-            facet: np.column_stack([self._code_similarity(X, v) for v in vectors])
-            if vectors
-            else np.zeros((len(X), 0))
-            for facet, vectors in self.vectors_.items()
-        }
+        slices: list[tuple[str, int, int, int]] = []  # facet, column, first row, last row
+        parts: list[np.ndarray] = []
+        offset = 0
+        for facet, vectors in self.vectors_.items():
+            for j, v in enumerate(vectors):
+                slices.append((facet, j, offset, offset + len(v)))
+                parts.append(v)
+                offset += len(v)
+        out = {f: np.zeros((len(X), len(v)), dtype=np.float32) for f, v in self.vectors_.items()}
+        if not parts:
+            return out
+        prototypes = np.ascontiguousarray(np.vstack(parts).T, dtype=np.float32)
+        for start in range(0, len(X), chunk):
+            sims = X[start : start + chunk] @ prototypes
+            for facet, j, a, b in slices:
+                out[facet][start : start + chunk, j] = self._code_similarity_of(sims[:, a:b])
+        return out
 
     def none_similarity(self, X: np.ndarray) -> np.ndarray:
         """How much each segment sounds like uncodable talk."""
