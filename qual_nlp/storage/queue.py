@@ -90,44 +90,62 @@ class QueueMixin:
                 rv.c.coder_id == select(cd.c.id).where(cd.c.name == coder).scalar_subquery(),
             )
         )
-        query = (
-            select(s.c.id)
-            .select_from(s.join(d, s.c.document_id == d.c.id))
-            .outerjoin(sc, sc.c.segment_id == s.c.id)
-            .where(~reviewed)
-        )
-        if case is not None:
-            query = query.outerjoin(c, d.c.case_id == c.c.id).where(c.c.name == case)
-        if document is not None:
-            query = query.where(d.c.name == document)
-        if segment_ids is not None:
-            query = query.where(s.c.id.in_(list(segment_ids)))
-        if not include_interviewer:
-            p = t.participants
-            interviewer = exists().where(
-                and_(p.c.id == s.c.participant_id, p.c.is_interviewer.is_(True))
-            )
-            query = query.where(~interviewer)
-        if code is not None or facet is not None or min_score is not None or max_score is not None:
-            k, co = t.codings, t.codes
-            cond = [k.c.segment_id == s.c.id, k.c.status == "suggested", co.c.id == k.c.code_id]
-            if code is not None:
-                cond.append(co.c.path == code)
-            if facet is not None:
-                cond.append(co.c.facet == facet)
-            if min_score is not None:
-                cond.append(k.c.score >= min_score)
-            if max_score is not None:
-                cond.append(k.c.score <= max_score)
-            query = query.where(exists().where(and_(*cond)))
-        if order == "uncertainty":
-            query = query.order_by(sc.c.uncertainty.desc().nulls_last(), d.c.name, s.c.start)
-        elif order == "relevance":
-            query = query.order_by(sc.c.relevance.desc().nulls_last(), d.c.name, s.c.start)
-        else:
-            query = query.order_by(d.c.name, s.c.start)
+
+        def candidates(scored: bool | None) -> Any:
+            """Unreviewed segments passing the filters; ``scored``: only segments with
+            (True) or without (False) a score row, or all (None)."""
+            query = select(s.c.id).select_from(s.join(d, s.c.document_id == d.c.id))
+            if scored is True:
+                query = query.join(sc, sc.c.segment_id == s.c.id)
+            elif scored is False:
+                query = query.outerjoin(sc, sc.c.segment_id == s.c.id).where(
+                    sc.c.segment_id.is_(None)
+                )
+            query = query.where(~reviewed)
+            if case is not None:
+                query = query.outerjoin(c, d.c.case_id == c.c.id).where(c.c.name == case)
+            if document is not None:
+                query = query.where(d.c.name == document)
+            if segment_ids is not None:
+                query = query.where(s.c.id.in_(list(segment_ids)))
+            if not include_interviewer:
+                p = t.participants
+                interviewer = exists().where(
+                    and_(p.c.id == s.c.participant_id, p.c.is_interviewer.is_(True))
+                )
+                query = query.where(~interviewer)
+            if (
+                code is not None
+                or facet is not None
+                or min_score is not None
+                or max_score is not None
+            ):
+                k, co = t.codings, t.codes
+                cond = [k.c.segment_id == s.c.id, k.c.status == "suggested", co.c.id == k.c.code_id]
+                if code is not None:
+                    cond.append(co.c.path == code)
+                if facet is not None:
+                    cond.append(co.c.facet == facet)
+                if min_score is not None:
+                    cond.append(k.c.score >= min_score)
+                if max_score is not None:
+                    cond.append(k.c.score <= max_score)
+                query = query.where(exists().where(and_(*cond)))
+            return query
+
         with self.engine.connect() as conn:
-            return [int(i) for (i,) in conn.execute(query.limit(n)).all()]
+            if order == "document":
+                query = candidates(None).order_by(d.c.name, s.c.start).limit(n)
+                return [int(i) for (i,) in conn.execute(query).all()]
+            # scored segments first, walking the score index from the top (no full sort);
+            # then, if the queue runs short, the never-scored ones in reading order
+            key = sc.c.uncertainty if order == "uncertainty" else sc.c.relevance
+            query = candidates(True).order_by(key.desc(), d.c.name, s.c.start).limit(n)
+            found = [int(i) for (i,) in conn.execute(query).all()]
+            if len(found) < n:
+                rest = candidates(False).order_by(d.c.name, s.c.start).limit(n - len(found))
+                found += [int(i) for (i,) in conn.execute(rest).all()]
+            return found
 
     def segment_scores(self) -> pd.DataFrame:
         sc = t.segment_scores
