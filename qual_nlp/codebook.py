@@ -53,7 +53,7 @@ from typing import Any
 import yaml
 
 from qual_nlp.errors import CodebookError, RecordNotFoundError
-from qual_nlp.records import Code, Codebook, Facet
+from qual_nlp.records import Code, Codebook, Facet, Polarity
 
 BUILTIN_PACKAGE = "qual_nlp.codebooks"
 DEFAULT_CODEBOOK = "cm-implementation"
@@ -61,7 +61,10 @@ DEFAULT_CODEBOOK = "cm-implementation"
 _ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 _COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 _TOP_KEYS = ("name", "version", "description", "facets")
-_FACET_KEYS = ("id", "name", "exclusive", "description", "codes")
+_FACET_KEYS = ("id", "name", "exclusive", "description", "polarity", "codes")
+_POLARITY_KEYS = ("negative", "positive", "pairs")
+#: Contrasting pairs a polarity needs before its direction means anything.
+MIN_POLARITY_PAIRS = 3
 _CODE_KEYS = (
     "id",
     "name",
@@ -266,6 +269,40 @@ def _read_codes(
             _read_codes(item["children"], facet, code_id, out, codes, lines, at)
 
 
+def _read_polarity(raw: Any, out: _Problems, where: dict[str, Any]) -> Polarity | None:
+    """A facet's ``polarity:`` block (negative, positive, pairs), or None when absent."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        out.add(
+            "'polarity' should be a mapping",
+            "write 'polarity:' with 'negative: <code id>', 'positive: <code id>' and 'pairs:'",
+            **where,
+        )
+        return None
+    _unknown_keys(raw, _POLARITY_KEYS, out, **where)
+    negative = _text(raw, "negative", out, required=True, **where)
+    positive = _text(raw, "positive", out, required=True, **where)
+    pairs: list[tuple[str, str]] = []
+    raw_pairs = raw.get("pairs")
+    if not isinstance(raw_pairs, list):
+        raw_pairs = []
+    for item in raw_pairs:
+        if (
+            isinstance(item, list)
+            and len(item) == 2
+            and all(isinstance(x, str) and x.strip() for x in item)
+        ):
+            pairs.append((item[0].strip(), item[1].strip()))
+        else:
+            out.add(
+                f"each polarity pair should be two statements, found {item!r}",
+                'write \'- ["It was hard to ...", "It was easy to ..."]\' (negative first)',
+                **where,
+            )
+    return Polarity(negative, positive, tuple(pairs))
+
+
 def parse_codebook(text: str, source: str = "<string>") -> Codebook:
     """Read a codebook from YAML text; ``source`` names it in error messages.
 
@@ -320,7 +357,8 @@ def parse_codebook(text: str, source: str = "<string>") -> Codebook:
             )
         name_ = _text(raw, "name", out, **where) or facet_id
         desc = _text(raw, "description", out, **where)
-        facets.append(Facet(facet_id, name_, bool(exclusive), desc))
+        polarity = _read_polarity(raw.get("polarity"), out, where)
+        facets.append(Facet(facet_id, name_, bool(exclusive), desc, polarity))
         facet_lines.append(at)
         _read_codes(raw.get("codes", []), facet_id, None, out, codes, code_lines, at)
     codebook = Codebook(name, tuple(facets), tuple(codes), version, description)
@@ -409,6 +447,9 @@ def _problems(
             )
     out += _cycles({c.id: c.parent for c, _ in by_id.values()})
     for facet, line in zip(cb.facets, flines, strict=True):
+        if facet.polarity is not None:
+            _polarity_problems(facet, by_id, out, line)
+    for facet, line in zip(cb.facets, flines, strict=True):
         top = [c for c in cb.codes if c.facet == facet.id and c.parent is None]
         where = {"facet": facet.id, "line": line}
         if not any(c.facet == facet.id for c in cb.codes):
@@ -420,6 +461,38 @@ def _problems(
                 **where,
             )
     return out
+
+
+def _polarity_problems(
+    facet: Facet, by_id: Mapping[str, tuple[Code, int | None]], out: _Problems, line: int | None
+) -> None:
+    polarity = facet.polarity
+    assert polarity is not None
+    where: dict[str, Any] = {"facet": facet.id, "line": line}
+    if not facet.exclusive:
+        out.add(
+            "'polarity' needs an exclusive facet (one of two opposite codes per segment)",
+            "set 'exclusive: true' or remove 'polarity'",
+            **where,
+        )
+    for role, code_id in (("negative", polarity.negative), ("positive", polarity.positive)):
+        found = by_id.get(code_id)
+        if found is None or found[0].facet != facet.id:
+            ids = sorted(c.id for c, _ in by_id.values() if c.facet == facet.id)
+            out.add(
+                f"polarity {role} {code_id!r} is not a code of this facet",
+                f"use one of {ids}",
+                **where,
+            )
+    if polarity.negative == polarity.positive:
+        out.add("polarity negative and positive are the same code", "name two codes", **where)
+    if len(polarity.pairs) < MIN_POLARITY_PAIRS:
+        out.add(
+            f"polarity has {len(polarity.pairs)} pairs, needs at least {MIN_POLARITY_PAIRS}",
+            "add pairs of statements that differ only in stance, negative first, on varied "
+            "topics (staff, time, money, tools, patients)",
+            **where,
+        )
 
 
 def _cycles(parents: Mapping[str, str | None]) -> list[str]:
@@ -577,6 +650,12 @@ def dump_codebook(codebook: Codebook) -> str:
         data: dict[str, Any] = {"id": facet.id, "name": facet.name, "exclusive": facet.exclusive}
         if facet.description:
             data["description"] = facet.description
+        if facet.polarity is not None:
+            data["polarity"] = {
+                "negative": facet.polarity.negative,
+                "positive": facet.polarity.positive,
+                "pairs": [list(pair) for pair in facet.polarity.pairs],
+            }
         data["codes"] = [_code_data(c, kids) for c in kids.get(None, [])]
         facets.append(data)
     top = {"name": cb.name, "version": cb.version, "description": cb.description, "facets": facets}

@@ -19,7 +19,7 @@ from qual_nlp.codebook import (
     get_code,
 )
 from qual_nlp.errors import CodebookError
-from qual_nlp.records import Code, Codebook
+from qual_nlp.records import Code, Codebook, Facet
 
 
 @dataclass(frozen=True)
@@ -32,10 +32,37 @@ class Removal:
     codings: int = 0  # codings on the removed paths (they must be deleted)
 
 
-def _finish(cb: Codebook, codes: Iterable[Code], what: str) -> Codebook:
-    new = _canonical(replace(cb, codes=tuple(codes)))
+def _finish(
+    cb: Codebook, codes: Iterable[Code], what: str, renamed: Mapping[str, str] | None = None
+) -> Codebook:
+    codes = tuple(codes)
+    facets = _keep_polarities(cb, codes, renamed or {})
+    new = _canonical(replace(cb, codes=codes, facets=facets))
     _raise(f"codebook {cb.name!r}, {what}", _problems(new))
     return new
+
+
+def _keep_polarities(
+    cb: Codebook, codes: Iterable[Code], renamed: Mapping[str, str]
+) -> tuple[Facet, ...]:
+    """Facets with their polarity poles following merges (``renamed``: old id → new id);
+    a polarity whose poles left the facet, or became one code, is dropped."""
+    facet_of = {c.id: c.facet for c in codes}
+    out = []
+    for facet in cb.facets:
+        polarity = facet.polarity
+        if polarity is not None:
+            negative = renamed.get(polarity.negative, polarity.negative)
+            positive = renamed.get(polarity.positive, polarity.positive)
+            intact = (
+                negative != positive
+                and facet_of.get(negative) == facet.id
+                and facet_of.get(positive) == facet.id
+            )
+            polarity = replace(polarity, negative=negative, positive=positive) if intact else None
+            facet = replace(facet, polarity=polarity)
+        out.append(facet)
+    return tuple(out)
 
 
 def _with_facets(codes: list[Code]) -> list[Code]:
@@ -134,7 +161,8 @@ def merge_codes(
     mapping = {s.path: target.path for s in sources}
     mapping.update(_path_changes(cb, codes))
     names = ", ".join(repr(s.path) for s in sources)
-    return _finish(cb, codes, f"merging {names} into {target.path!r}"), mapping
+    merged = {s.id: target.id for s in sources}
+    return _finish(cb, codes, f"merging {names} into {target.path!r}", merged), mapping
 
 
 def move_code(

@@ -66,6 +66,19 @@ def prototypes(codebook: Codebook) -> tuple[dict[str, dict[str, list[str]]], dic
     )
 
 
+def polarities(codebook: Codebook) -> dict[str, tuple[str, str, list[tuple[str, str]]]]:
+    """Per bipolar facet: (negative code path, positive code path, contrasting pairs)."""
+    return {
+        f.id: (
+            f"{f.id}/{f.polarity.negative}",
+            f"{f.id}/{f.polarity.positive}",
+            list(f.polarity.pairs),
+        )
+        for f in codebook.facets
+        if f.polarity is not None
+    }
+
+
 def zero_shot(
     codebook: Codebook,
     embedder: Any,
@@ -73,11 +86,12 @@ def zero_shot(
     index: Sequence[int],
     texts: Sequence[str] | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Per-facet probabilities from similarity to code prototypes (no labels needed)."""
+    """Per-facet probabilities from similarity to code prototypes (no labels needed);
+    bipolar facets choose between their two codes by stance."""
     from qual_nlp.suggest.zeroshot import PrototypeScorer
 
     protos, exclusive = prototypes(codebook)
-    scorer = PrototypeScorer(embedder=embedder).fit(protos, exclusive)
+    scorer = PrototypeScorer(embedder=embedder).fit(protos, exclusive, polarities(codebook))
     return _frames(scorer.predict_proba(X, texts), index)
 
 

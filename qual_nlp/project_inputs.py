@@ -76,7 +76,9 @@ class SegmentInputs:
 
         protos, exclusive = engine.prototypes(codebook)
         key = hashlib.sha256(
-            json.dumps([protos, exclusive, embedder.name], sort_keys=True).encode("utf-8")
+            json.dumps(
+                [protos, exclusive, engine.polarities(codebook), embedder.name], sort_keys=True
+            ).encode("utf-8")
         ).hexdigest()
         if key not in self._zero:
             self._zero.clear()  # one codebook at a time

@@ -131,11 +131,25 @@ class Code:
 
 
 @dataclass(frozen=True)
+class Polarity:
+    """The two opposite codes of a bipolar facet (e.g. barrier / facilitator) and
+    contrasting statement pairs ``(negative, positive)`` that say the same thing
+    with the opposite stance. Zero-shot suggestions read the stance of a passage
+    along the direction these pairs span, so the choice between the two codes
+    does not follow the topic alone."""
+
+    negative: str  # code id
+    positive: str  # code id
+    pairs: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class Facet:
     id: str
     name: str
     exclusive: bool  # one label (plus "none") per segment, or multi-label
     description: str = ""
+    polarity: Polarity | None = None
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,69 @@ def test_zero_shot_leaves_small_talk_and_back_channels_uncoded(sample: Path) -> 
         assert len(coded) <= len(chatter) // 10, chatter[chatter["segment_id"].isin(coded)]
 
 
+#: Clear passages written for this test (not in the codebook, its pairs or the corpus).
+CLEAR_BARRIERS = [
+    "We waited three months for the social worker to call back, and by then the patient "
+    "had given up.",
+    "The family doctors kept sending us patients without any information, so every first "
+    "visit started from zero.",
+    "Our budget was cut in the middle of the year and we had to drop the home visits.",
+    "I spend half my day on the phone chasing test results instead of seeing patients.",
+    "The pharmacy system doesn't talk to ours, so the medication lists are always wrong.",
+    "Many of my patients can't read the forms, and there is nobody to help them fill them out.",
+]
+CLEAR_FACILITATORS = [
+    "The weekly huddle with the whole team means we solve problems before they grow.",
+    "Since the secretary books the follow-ups for me, I can spend my time with the patients.",
+    "The director gave us a dedicated room, and that made the meetings with families much easier.",
+    "Patients love that they can text the nurse directly, they answer right away.",
+    "The community pharmacist calls us when someone stops their pills, which lets us act early.",
+    "Having the same nurse for two years built real trust with the families.",
+]
+
+
+def _direction(proba: pd.DataFrame) -> np.ndarray:
+    return np.where(
+        proba["valence/barrier"] > proba["valence/facilitator"],
+        "valence/barrier",
+        "valence/facilitator",
+    )
+
+
+def test_zero_shot_valence_reads_stance_on_clear_passages(sample: Path) -> None:
+    with Project.open(sample) as project:
+        texts = CLEAR_BARRIERS + CLEAR_FACILITATORS
+        embedder = project.embedder()
+        proba = engine.zero_shot(
+            project.codebook(), embedder, embedder.encode(texts), list(range(12)), texts
+        )["valence"]
+    expected = ["valence/barrier"] * 6 + ["valence/facilitator"] * 6
+    right = int((_direction(proba) == np.array(expected)).sum())
+    assert right >= 10, proba.round(2)
+
+
+def test_zero_shot_valence_agrees_with_coders_where_they_agree(sample: Path) -> None:
+    """Passages that two or more coders gave the same valence: the zero-shot direction
+    (barrier vs facilitator) is right well above chance on both sides."""
+    with Project.open(sample) as project:
+        coded = project.codings(statuses=["accepted"])
+        inputs = project.segment_inputs()
+        zero = inputs.zero_shot(project.codebook(), project.embedder())["valence"]
+    valence = coded[coded["code"].str.startswith("valence/")]
+    per = valence.groupby("segment_id").agg(codes=("code", set), coders=("coder", "nunique"))
+    agreed = per[(per["coders"] >= 2) & (per["codes"].map(len) == 1)]
+    gold = agreed["codes"].map(lambda c: next(iter(c)))
+    gold = gold[gold.index.isin(zero.index)]
+    assert len(gold) >= 100
+    predicted = _direction(zero.loc[gold.index])
+    recall = [
+        float(np.mean(predicted[gold.to_numpy() == code] == code))
+        for code in ("valence/barrier", "valence/facilitator")
+    ]
+    assert np.mean(recall) >= 0.62, recall  # topic similarity alone: 0.57
+    assert min(recall) >= 0.5, recall
+
+
 def test_zero_shot_is_deterministic(sample: Path) -> None:
     with Project.open(sample) as project:
         before = _suggestions(project, ZERO)[["segment_id", "code", "score"]]

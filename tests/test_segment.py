@@ -8,11 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from qual_nlp.errors import ValidationError
 from qual_nlp.importers import parse_bytes, parse_file
+from qual_nlp.importers.speakers import _HEADER_LABEL
 from qual_nlp.records import ParsedDocument, SegmentSpan
 from qual_nlp.segment import segment_document, segment_documents
 
@@ -206,6 +207,14 @@ def test_offsets_are_exact_on_generated_transcripts(
     utterances = [
         (newline * 2).join(newline.join(para) for para in paras) for _, _, _, paras, _ in generated
     ]
+    # A last line of a few words plus a bracketed time ("Saint-Jérôme [00:20:00]") is
+    # exactly a "Name [time]" speaker header (Teams, Zoom); such lines are read as headers.
+    assume(
+        not any(
+            trailing and _HEADER_LABEL.match(words.replace("\r", "\n").split("\n")[-1] + trailing)
+            for (_, _, _, _, trailing), words in zip(generated, utterances, strict=True)
+        )
+    )
     raw = separator.join(
         f"{stamp}{style.format(speaker)}{words}{trailing}"
         for (speaker, style, stamp, _, trailing), words in zip(generated, utterances, strict=True)

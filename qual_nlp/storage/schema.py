@@ -101,6 +101,7 @@ facets = Table(
     Column("exclusive", Boolean, nullable=False),
     Column("description", Text, nullable=False, default=""),
     Column("position", Integer, nullable=False, default=0),
+    Column("polarity", Text),  # JSON {negative, positive, pairs} (migration 0003)
     UniqueConstraint("codebook_id", "key", name="uq_facet_key"),
 )
 

@@ -31,6 +31,7 @@ from qual_nlp.records import (
     Document,
     Facet,
     Participant,
+    Polarity,
     SegmentSpan,
 )
 from qual_nlp.storage import schema as t
@@ -440,6 +441,7 @@ class Store(CodingsMixin, QueueMixin):
                         exclusive=facet.exclusive,
                         description=facet.description,
                         position=pos,
+                        polarity=_polarity_json(facet.polarity),
                     )
                 )
             existing = {
@@ -486,7 +488,13 @@ class Store(CodingsMixin, QueueMixin):
                 .order_by("position")
             ).mappings()
             facet_list = tuple(
-                Facet(r["key"], r["name"], bool(r["exclusive"]), r["description"])
+                Facet(
+                    r["key"],
+                    r["name"],
+                    bool(r["exclusive"]),
+                    r["description"],
+                    _polarity_of(r["polarity"]),
+                )
                 for r in facet_rows
             )
             code_list = tuple(
@@ -600,3 +608,24 @@ class Store(CodingsMixin, QueueMixin):
 
 def as_dict(record: Any) -> dict[str, Any]:
     return asdict(record)
+
+
+def _polarity_json(polarity: Polarity | None) -> str | None:
+    if polarity is None:
+        return None
+    return json.dumps(
+        {
+            "negative": polarity.negative,
+            "positive": polarity.positive,
+            "pairs": [list(p) for p in polarity.pairs],
+        },
+        ensure_ascii=False,
+    )
+
+
+def _polarity_of(text: str | None) -> Polarity | None:
+    if not text:
+        return None
+    data = json.loads(text)
+    pairs = tuple((str(a), str(b)) for a, b in data.get("pairs", []))
+    return Polarity(str(data["negative"]), str(data["positive"]), pairs)

@@ -8,6 +8,13 @@ explicit "no code" decision: segments closer to small talk, consent chatter,
 back-channels or interviewer questions than to any code (and very short
 segments) get "none" in exclusive facets and low scores in multi-label ones.
 
+A facet with a *polarity* (two opposite codes such as barrier / facilitator)
+chooses between them by stance rather than topic: contrasting statement pairs
+("It was hard to …" / "It was easy to …") span a direction in the embedding
+space; a passage's position along it, plus its lexical sentiment
+(:mod:`qual_nlp.suggest.lexicon`), splits the facet's coded share between the
+two codes. The "no code" decision is left as it was.
+
 The default calibration comes from the codebook itself — each code's examples
 against the other codes' and the "no code" prototypes, leave-one-out — and
 :meth:`PrototypeScorer.calibrate` refits it per facet on reviewed segments.
@@ -55,6 +62,21 @@ NONE_PROTOTYPES: tuple[str, ...] = (
 )
 
 
+#: (negative code path, positive code path, contrasting pairs (negative, positive))
+PolaritySpec = tuple[str, str, Sequence[tuple[str, str]]]
+
+
+@dataclass(frozen=True)
+class Axis:
+    """A polarity direction: codes' column positions, unit direction, centre, half-gap."""
+
+    negative: int
+    positive: int
+    direction: np.ndarray
+    centre: float
+    half: float
+
+
 @dataclass(frozen=True)
 class Calibration:
     """``p = sigmoid(slope · (similarity − centre))`` for one facet."""
@@ -93,19 +115,27 @@ class PrototypeScorer:
         top_k: int = 2,
         min_words: int = 5,
         none_prototypes: Sequence[str] = NONE_PROTOTYPES,
+        lexicon_weight: float = 1.0,
+        polarity_scale: float = 1.0,
     ) -> None:
         self.embedder = embedder
         self.top_k = top_k
         self.min_words = min_words
         self.none_prototypes = tuple(none_prototypes)
+        self.lexicon_weight = lexicon_weight
+        self.polarity_scale = polarity_scale
 
     def fit(
-        self, prototypes: Mapping[str, Mapping[str, Sequence[str]]], exclusive: Mapping[str, bool]
+        self,
+        prototypes: Mapping[str, Mapping[str, Sequence[str]]],
+        exclusive: Mapping[str, bool],
+        polarity: Mapping[str, PolaritySpec] | None = None,
     ) -> PrototypeScorer:
         """Embed every prototype text; calibrate each facet from the codebook alone.
 
         ``prototypes`` maps facet → code path → texts (see
-        :func:`qual_nlp.codebook.prototype_texts`); ``exclusive`` facet → bool.
+        :func:`qual_nlp.codebook.prototype_texts`); ``exclusive`` facet → bool;
+        ``polarity`` facet → (negative code path, positive code path, pairs).
         """
         self.exclusive_ = {f: bool(exclusive.get(f, False)) for f in prototypes}
         self.codes_: dict[str, list[str]] = {}
@@ -128,7 +158,54 @@ class PrototypeScorer:
             self.codes_[facet] = list(codes)
             self.vectors_[facet] = [matrix[slice(*spans[(facet, c)])] for c in codes]
         self.calibration_ = {f: self._default_calibration(f) for f in self.codes_}
+        self.axes_: dict[str, Axis] = {}
+        for facet, spec in (polarity or {}).items():
+            if facet in self.codes_ and self.exclusive_[facet]:
+                self.axes_[facet] = self._axis(facet, spec)
         return self
+
+    def _axis(self, facet: str, spec: PolaritySpec) -> Axis:
+        negative, positive, pairs = spec
+        codes = self.codes_[facet]
+        if negative not in codes or positive not in codes or len(pairs) < 1:
+            raise ValidationError(
+                f"polarity of facet {facet!r}: {negative!r} and {positive!r} must be codes of "
+                "the facet, with at least one contrasting pair. Fix the codebook's 'polarity'."
+            )
+        neg = np.asarray(self.embedder.encode([a for a, _ in pairs]), dtype=np.float32)
+        pos = np.asarray(self.embedder.encode([b for _, b in pairs]), dtype=np.float32)
+        direction = (neg - pos).mean(axis=0)
+        norm = float(np.linalg.norm(direction))
+        if norm == 0:
+            raise ValidationError(
+                f"polarity of facet {facet!r}: the pairs' two sides embed identically. "
+                "Write pairs whose statements differ in stance."
+            )
+        direction = direction / norm
+        half = float(((neg - pos) @ direction).mean() / 2) or 1.0
+        # the midpoint between the two codes' own prototypes, so a passage that sounds
+        # like neither code's examples sits at 0
+        i, j = codes.index(negative), codes.index(positive)
+        centre = float(
+            (
+                (self.vectors_[facet][i] @ direction).mean()
+                + (self.vectors_[facet][j] @ direction).mean()
+            )
+            / 2
+        )
+        return Axis(i, j, direction.astype(np.float32), centre, half)
+
+    def stance(self, facet: str, X: np.ndarray, texts: Sequence[str] | None = None) -> np.ndarray:
+        """Log-odds of the negative code over the positive one, from stance alone."""
+        self._check_fitted()
+        axis = self.axes_[facet]
+        position = (np.asarray(X, dtype=np.float32) @ axis.direction - axis.centre) / axis.half
+        score = position.astype(float)
+        if texts is not None and self.lexicon_weight:
+            from qual_nlp.suggest.lexicon import sentiment
+
+            score = score - self.lexicon_weight * sentiment(texts)
+        return self.polarity_scale * score
 
     # ------------------------------------------------------------- scoring
     def _code_similarity(self, X: np.ndarray, vectors: np.ndarray) -> np.ndarray:
@@ -189,6 +266,8 @@ class PrototypeScorer:
             # "none" competes through the distance to the uncodable prototypes
             none_logit = cal.slope * (none_sim - cal.centre) + penalty
             if self.exclusive_[facet]:
+                if facet in self.axes_:
+                    logit = self._split_by_stance(facet, logit, X, texts)
                 z = np.column_stack([logit, np.maximum(none_logit, 0.0)])
                 z -= z.max(axis=1, keepdims=True)
                 p = np.exp(z)
@@ -198,6 +277,19 @@ class PrototypeScorer:
                 relevance = 1.0 / (1.0 + np.exp(np.clip(none_logit - logit.max(axis=1), -50, 50)))
                 probs = 1.0 / (1.0 + np.exp(-logit)) * relevance[:, None]
                 out[facet] = pd.DataFrame(probs, columns=codes)
+        return out
+
+    def _split_by_stance(
+        self, facet: str, logit: np.ndarray, X: np.ndarray, texts: Sequence[str] | None
+    ) -> np.ndarray:
+        """Keep the two opposite codes' joint weight, share it out by stance."""
+        axis = self.axes_[facet]
+        i, j = axis.negative, axis.positive
+        joint = np.logaddexp(logit[:, i], logit[:, j])
+        d = self.stance(facet, X, texts)
+        out = logit.astype(float)
+        out[:, i] = joint - np.logaddexp(0.0, -d)  # joint + log sigmoid(d)
+        out[:, j] = joint - np.logaddexp(0.0, d)
         return out
 
     # --------------------------------------------------------- calibration
