@@ -66,6 +66,14 @@ def test_opening_a_missing_project_says_how_to_create_one(tmp_path):
         Store.open(tmp_path / "nope.qnlp")
 
 
+def test_memory_names_a_private_database_not_a_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    store = Store.open(":memory:", create=True)
+    assert current_revision(store.engine) == HEAD
+    assert store.segments_generation() == (0, 0, 0)
+    assert not (tmp_path / ":memory:").exists()
+
+
 def test_opening_a_foreign_database_is_refused(tmp_path):
     path = tmp_path / "other.sqlite"
     sqlite3.connect(path).execute("CREATE TABLE x (a int)").connection.commit()

@@ -167,8 +167,10 @@ def majority_proposal(
 
     One row per code some coder applied: ``votes`` (coders applying it),
     ``n_coders`` (coders who reviewed the segment), ``share``, ``proposed``
-    (share above one half), ``tie`` (exactly half) and the ``coders`` who
-    applied it. In an exclusive facet at most one code is proposed. The frame
+    (share above one half), ``tie`` and the ``coders`` who applied it. A code
+    is a tie when exactly half the coders applied it or, in an exclusive facet,
+    when it shares the most votes with another code (a 1–1–1 split is a tie of
+    three). In an exclusive facet at most one code is proposed. The frame
     is empty when no reviewing coder applied any code (the proposal is "no
     code") or no one reviewed the segment.
 

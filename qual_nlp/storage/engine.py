@@ -19,12 +19,16 @@ def to_url(location: str | Path) -> str:
 
     >>> to_url("study.qnlp").startswith("sqlite:///")
     True
+    >>> to_url(":memory:")
+    'sqlite:///:memory:'
     >>> to_url("postgresql://u@localhost/study")
     'postgresql://u@localhost/study'
     """
     text = str(location)
     if "://" in text:
         return text
+    if text == ":memory:":  # SQLite's name for a private in-memory database, not a file
+        return "sqlite:///:memory:"
     return f"sqlite:///{Path(text).expanduser().resolve()}"
 
 
