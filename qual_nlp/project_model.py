@@ -25,9 +25,14 @@ class ModelMixin:
     def embedder(self) -> Any:
         """The sentence encoder, with this project's embedding cache."""
         from qual_nlp.embed import Embedder
+        from qual_nlp.seed_vectors import SeededCache, load_seed
 
         encoder = self.store.get_meta("encoder") or None
-        return Embedder(encoder, cache=self.store) if encoder else Embedder(cache=self.store)
+        embedder = Embedder(encoder) if encoder else Embedder()
+        # the built-in codebooks' prototype vectors ship with the package
+        seed = load_seed(embedder.name)
+        embedder.cache = SeededCache(self.store, seed) if seed else self.store
+        return embedder
 
     def segment_inputs(self, embedder: Any | None = None) -> Any:
         """Participant segments with their context, vectors and derived inputs, kept
