@@ -35,3 +35,14 @@ def tiny_codebook():
             Code("outcome", "cmo", "Outcome", definition="What resulted."),
         ),
     )
+
+
+@pytest.fixture
+def store(project_path: Path, tiny_codebook):
+    """A new project file holding the tiny codebook."""
+    from qual_nlp.storage import Store
+
+    s = Store.open(project_path, create=True)
+    s.save_codebook(tiny_codebook)
+    yield s
+    s.close()

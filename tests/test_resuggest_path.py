@@ -13,7 +13,6 @@ from qual_nlp import project_inputs
 from qual_nlp.embed import DictCache, Embedder, l2_normalise
 from qual_nlp.project import Project
 from qual_nlp.records import Document, SegmentSpan
-from qual_nlp.storage import Store
 from qual_nlp.storage import queue as queue_module
 from qual_nlp.suggest.classifier import ExclusiveClassifier, MultiLabelClassifier, _block_scores
 from qual_nlp.suggest.features import TextFeatures, TokenCounts
@@ -47,14 +46,6 @@ def _doc(name: str, n: int, case: str = "C01") -> tuple[Document, list[SegmentSp
 
 
 # ------------------------------------------------------------------ bulk writes
-@pytest.fixture
-def store(project_path, tiny_codebook):
-    s = Store.open(project_path, create=True)
-    s.save_codebook(tiny_codebook)
-    yield s
-    s.close()
-
-
 def _scores(ids, seed=0):
     rng = np.random.default_rng(seed)
     return pd.DataFrame(

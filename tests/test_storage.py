@@ -31,14 +31,6 @@ def _spans(text: str = TEXT) -> list[SegmentSpan]:
     ]
 
 
-@pytest.fixture
-def store(project_path, tiny_codebook):
-    s = Store.open(project_path, create=True)
-    s.save_codebook(tiny_codebook)
-    yield s
-    s.close()
-
-
 def test_new_project_is_migrated_to_head_with_every_table(store):
     assert current_revision(store.engine) == HEAD
     assert set(metadata.tables) <= set(inspect(store.engine).get_table_names())
