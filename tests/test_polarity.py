@@ -201,6 +201,30 @@ def test_lexical_sentiment_moves_the_choice_when_the_embedding_is_silent():
     )
 
 
+def test_the_lexicon_reads_only_segments_where_the_two_codes_hold_mass(monkeypatch):
+    from qual_nlp.suggest import lexicon, zeroshot
+
+    cb = parse_codebook(_yaml(POLARITY))
+    scorer, protos, exclusive = _scorer(lexicon_weight=2.0)
+    scorer.fit(protos, exclusive, engine.polarities(cb))
+    texts = ["the bus was always early", "the bus was never early", "hello", "okay thanks"]
+    X = scorer.embedder.encode(texts)
+    read: list[str] = []
+
+    def counting(batch):
+        read.extend(batch)
+        return sentiment(batch)
+
+    monkeypatch.setattr(lexicon, "sentiment", counting)
+    full = scorer.predict_proba(X, texts)["valence"]
+    assert read == texts[:2]  # small talk holds no barrier/facilitator mass: never read
+    read.clear()
+    monkeypatch.setattr(zeroshot, "LEXICON_MIN_SHARE", 0.0)
+    every = scorer.predict_proba(X, texts)["valence"]
+    assert read == texts
+    assert np.abs(full.to_numpy() - every.to_numpy()).max() <= 1e-3
+
+
 def test_polarity_on_codes_the_scorer_does_not_know_is_refused():
     scorer, protos, exclusive = _scorer()
     with pytest.raises(Exception, match="polarity"):

@@ -37,6 +37,9 @@ from qual_nlp.errors import ValidationError
 __all__ = ["NONE", "NONE_PROTOTYPES", "Calibration", "PrototypeScorer"]
 
 NONE = "none"
+#: Segments whose two opposite codes hold less of the facet than this are split by
+#: embeddings alone (the lexicon would move under this much probability).
+LEXICON_MIN_SHARE = 1e-3
 
 #: What uncodable talk sounds like: small talk, consent and recording chatter,
 #: back-channels, logistics and interviewer questions.
@@ -198,14 +201,18 @@ class PrototypeScorer:
     def stance(self, facet: str, X: np.ndarray, texts: Sequence[str] | None = None) -> np.ndarray:
         """Log-odds of the negative code over the positive one, from stance alone."""
         self._check_fitted()
-        axis = self.axes_[facet]
-        position = (np.asarray(X, dtype=np.float32) @ axis.direction - axis.centre) / axis.half
-        score = position.astype(float)
+        score = self._position(facet, X)
         if texts is not None and self.lexicon_weight:
             from qual_nlp.suggest.lexicon import sentiment
 
             score = score - self.lexicon_weight * sentiment(texts)
         return self.polarity_scale * score
+
+    def _position(self, facet: str, X: np.ndarray) -> np.ndarray:
+        """Where each segment sits on the facet's axis (embeddings only)."""
+        axis = self.axes_[facet]
+        position = (np.asarray(X, dtype=np.float32) @ axis.direction - axis.centre) / axis.half
+        return position.astype(float)
 
     # ------------------------------------------------------------- scoring
     def _code_similarity(self, X: np.ndarray, vectors: np.ndarray) -> np.ndarray:
@@ -266,9 +273,10 @@ class PrototypeScorer:
             # "none" competes through the distance to the uncodable prototypes
             none_logit = cal.slope * (none_sim - cal.centre) + penalty
             if self.exclusive_[facet]:
+                none_z = np.maximum(none_logit, 0.0)
                 if facet in self.axes_:
-                    logit = self._split_by_stance(facet, logit, X, texts)
-                z = np.column_stack([logit, np.maximum(none_logit, 0.0)])
+                    logit = self._split_by_stance(facet, logit, none_z, X, texts)
+                z = np.column_stack([logit, none_z])
                 z -= z.max(axis=1, keepdims=True)
                 p = np.exp(z)
                 p /= p.sum(axis=1, keepdims=True)
@@ -280,13 +288,34 @@ class PrototypeScorer:
         return out
 
     def _split_by_stance(
-        self, facet: str, logit: np.ndarray, X: np.ndarray, texts: Sequence[str] | None
+        self,
+        facet: str,
+        logit: np.ndarray,
+        none_logit: np.ndarray,
+        X: np.ndarray,
+        texts: Sequence[str] | None,
     ) -> np.ndarray:
-        """Keep the two opposite codes' joint weight, share it out by stance."""
+        """Keep the two opposite codes' joint weight, share it out by stance.
+
+        The lexicon reads only segments whose two codes hold at least
+        :data:`LEXICON_MIN_SHARE` of the facet's probability (a few percent of
+        a typical transcript); elsewhere the split moves less than that share,
+        and the embeddings alone decide it.
+        """
         axis = self.axes_[facet]
         i, j = axis.negative, axis.positive
         joint = np.logaddexp(logit[:, i], logit[:, j])
-        d = self.stance(facet, X, texts)
+        d = self.polarity_scale * self._position(facet, X)
+        if texts is not None and self.lexicon_weight:
+            from qual_nlp.suggest.lexicon import sentiment
+
+            others = np.delete(logit, [i, j], axis=1)
+            total = np.logaddexp(np.logaddexp.reduce(others, axis=1, initial=-np.inf), none_logit)
+            share = 1.0 / (1.0 + np.exp(np.clip(total - joint, -50, 50)))
+            rows = np.flatnonzero(share >= LEXICON_MIN_SHARE)
+            d[rows] -= (
+                self.polarity_scale * self.lexicon_weight * sentiment([texts[r] for r in rows])
+            )
         out = logit.astype(float)
         out[:, i] = joint - np.logaddexp(0.0, -d)  # joint + log sigmoid(d)
         out[:, j] = joint - np.logaddexp(0.0, d)
