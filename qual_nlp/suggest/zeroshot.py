@@ -314,7 +314,7 @@ class PrototypeScorer:
             share = 1.0 / (1.0 + np.exp(np.clip(total - joint, -50, 50)))
             rows = np.flatnonzero(share >= LEXICON_MIN_SHARE)
             d[rows] -= (
-                self.polarity_scale * self.lexicon_weight * sentiment([texts[r] for r in rows])
+                self.polarity_scale * self.lexicon_weight * sentiment([texts[int(r)] for r in rows])
             )
         out = logit.astype(float)
         out[:, i] = joint - np.logaddexp(0.0, -d)  # joint + log sigmoid(d)
