@@ -651,11 +651,7 @@ def dump_codebook(codebook: Codebook) -> str:
         if facet.description:
             data["description"] = facet.description
         if facet.polarity is not None:
-            data["polarity"] = {
-                "negative": facet.polarity.negative,
-                "positive": facet.polarity.positive,
-                "pairs": [list(pair) for pair in facet.polarity.pairs],
-            }
+            data["polarity"] = facet.polarity.as_data()
         data["codes"] = [_code_data(c, kids) for c in kids.get(None, [])]
         facets.append(data)
     top = {"name": cb.name, "version": cb.version, "description": cb.description, "facets": facets}

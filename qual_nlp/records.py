@@ -142,6 +142,14 @@ class Polarity:
     positive: str  # code id
     pairs: tuple[tuple[str, str], ...] = ()
 
+    def as_data(self) -> dict[str, Any]:
+        """Plain data, as the codebook YAML and the project file hold it."""
+        return {
+            "negative": self.negative,
+            "positive": self.positive,
+            "pairs": [list(pair) for pair in self.pairs],
+        }
+
 
 @dataclass(frozen=True)
 class Facet:

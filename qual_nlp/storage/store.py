@@ -613,14 +613,7 @@ def as_dict(record: Any) -> dict[str, Any]:
 def _polarity_json(polarity: Polarity | None) -> str | None:
     if polarity is None:
         return None
-    return json.dumps(
-        {
-            "negative": polarity.negative,
-            "positive": polarity.positive,
-            "pairs": [list(p) for p in polarity.pairs],
-        },
-        ensure_ascii=False,
-    )
+    return json.dumps(polarity.as_data(), ensure_ascii=False)
 
 
 def _polarity_of(text: str | None) -> Polarity | None:

@@ -45,14 +45,10 @@ def _builtin_polarities() -> None:
             poles = {f"{facet.id}/{polarity.negative}", f"{facet.id}/{polarity.positive}"}
             if not poles <= codes:  # the project edited those codes: leave it alone
                 continue
-            value = {
-                "negative": polarity.negative,
-                "positive": polarity.positive,
-                "pairs": [list(p) for p in polarity.pairs],
-            }
+            value = json.dumps(polarity.as_data(), ensure_ascii=False)
             conn.execute(
                 sa.text("UPDATE facets SET polarity = :p WHERE codebook_id = :cb AND key = :k"),
-                {"p": json.dumps(value, ensure_ascii=False), "cb": codebook_id, "k": facet.id},
+                {"p": value, "cb": codebook_id, "k": facet.id},
             )
 
 
