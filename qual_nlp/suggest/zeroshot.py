@@ -203,16 +203,20 @@ class PrototypeScorer:
         self._check_fitted()
         score = self._position(facet, X)
         if texts is not None and self.lexicon_weight:
-            from qual_nlp.suggest.lexicon import sentiment
-
-            score = score - self.lexicon_weight * sentiment(texts)
-        return self.polarity_scale * score
+            score -= self._lexicon(texts)
+        return score
 
     def _position(self, facet: str, X: np.ndarray) -> np.ndarray:
-        """Where each segment sits on the facet's axis (embeddings only)."""
+        """Stance log-odds from where each segment sits on the facet's axis (embeddings)."""
         axis = self.axes_[facet]
         position = (np.asarray(X, dtype=np.float32) @ axis.direction - axis.centre) / axis.half
-        return position.astype(float)
+        return self.polarity_scale * position.astype(float)
+
+    def _lexicon(self, texts: Sequence[str]) -> np.ndarray:
+        """The lexical sentiment's share of the stance log-odds (positive text lowers them)."""
+        from qual_nlp.suggest.lexicon import sentiment
+
+        return self.polarity_scale * self.lexicon_weight * sentiment(texts)
 
     # ------------------------------------------------------------- scoring
     def _code_similarity(self, X: np.ndarray, vectors: np.ndarray) -> np.ndarray:
@@ -305,17 +309,13 @@ class PrototypeScorer:
         axis = self.axes_[facet]
         i, j = axis.negative, axis.positive
         joint = np.logaddexp(logit[:, i], logit[:, j])
-        d = self.polarity_scale * self._position(facet, X)
+        d = self._position(facet, X)
         if texts is not None and self.lexicon_weight:
-            from qual_nlp.suggest.lexicon import sentiment
-
             others = np.delete(logit, [i, j], axis=1)
             total = np.logaddexp(np.logaddexp.reduce(others, axis=1, initial=-np.inf), none_logit)
             share = 1.0 / (1.0 + np.exp(np.clip(total - joint, -50, 50)))
             rows = np.flatnonzero(share >= LEXICON_MIN_SHARE)
-            d[rows] -= (
-                self.polarity_scale * self.lexicon_weight * sentiment([texts[int(r)] for r in rows])
-            )
+            d[rows] -= self._lexicon([texts[int(r)] for r in rows])
         out = logit.astype(float)
         out[:, i] = joint - np.logaddexp(0.0, -d)  # joint + log sigmoid(d)
         out[:, j] = joint - np.logaddexp(0.0, d)
