@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import common
-from qual_nlp.ingest import SOURCE_TYPES
+from qual_nlp.ingest.batch import SOURCE_TYPES
 from qual_nlp.records import ImportOutcome
 
 SUFFIXES = ["txt", "md", "docx", "vtt", "srt", "qdpx"]

@@ -21,11 +21,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from qual_nlp import active, engine
-from qual_nlp.demo import build_demo
-from qual_nlp.evaluate import score
-from qual_nlp.labels import NONE, facet_labels
+from qual_nlp.commands.demo import build_demo
 from qual_nlp.project import Project
+from qual_nlp.suggest import active, engine
+from qual_nlp.suggest.evaluate import score
+from qual_nlp.suggest.labels import NONE, facet_labels
 
 
 def _truth(fl, ids: list[int]) -> list[tuple[str, ...]]:

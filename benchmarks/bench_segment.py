@@ -12,9 +12,9 @@ import argparse
 import random
 import time
 
-from qual_nlp.importers import parse_bytes
+from qual_nlp.ingest.formats import parse_bytes
+from qual_nlp.ingest.segment import segment_documents
 from qual_nlp.resources import load_spacy
-from qual_nlp.segment import segment_documents
 
 _VOCABULARY = (
     "the nurse case manager called patient after emergency visit care plan pharmacist "

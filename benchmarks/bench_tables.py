@@ -7,9 +7,9 @@ interviewer question). Each answer segment is coded by one or two analysts with 
 valence code, a CFIR construct and, one time in four, a realist role; a model adds
 scored suggestions. Three timings, in one process, on the same sheets:
 
-- ``build``: :func:`qual_nlp.export.tables.analysis_workbook` (every matrix, CMO
+- ``build``: :func:`qual_nlp.analysis.workbook.analysis_workbook` (every matrix, CMO
   chains, joint display, quotes, codebook) from the codings and segments frames;
-- ``write``: :func:`qual_nlp.export.tables.write_xlsx` of those sheets;
+- ``write``: :func:`qual_nlp.analysis.workbook.write_xlsx` of those sheets;
 - ``baseline``: a plain openpyxl write-only dump of the same cells (values prepared
   beforehand, no styling, no formula guard).
 
@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from qual_nlp.analysis.workbook import _flat, analysis_workbook, write_xlsx
 from qual_nlp.codebook import load_codebook
-from qual_nlp.export.tables import _flat, analysis_workbook, write_xlsx
 from qual_nlp.records import CODING_COLUMNS, SEGMENT_COLUMNS, Codebook
 
 DOC_SIZE = 200

@@ -168,7 +168,7 @@ def _fmt(value: Any) -> str:
 
 @command("evaluate")
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from qual_nlp.evaluate import evaluate_files
+    from qual_nlp.suggest.evaluate import evaluate_files
 
     curve = [int(x) for x in args.curve.split(",")] if args.curve else None
     options: dict[str, Any] = {
@@ -217,7 +217,7 @@ def _analysis_filters(args: argparse.Namespace) -> dict[str, Any]:
 
 @command("matrix")
 def cmd_matrix(args: argparse.Namespace) -> int:
-    from qual_nlp.export.tables import labelled_matrix, write_csv, write_xlsx
+    from qual_nlp.analysis.workbook import labelled_matrix, write_csv, write_xlsx
 
     filters = _analysis_filters(args)
     with _project(args) as project:
@@ -262,7 +262,7 @@ def cmd_agreement(args: argparse.Namespace) -> int:
             frame = project.agreement(coders=coders, by=args.by)
     if args.out:
         if str(args.out).lower().endswith(".xlsx"):
-            from qual_nlp.export.tables import write_xlsx
+            from qual_nlp.analysis.workbook import write_xlsx
 
             write_xlsx(args.out, {f"Agreement by {args.by}": frame})
         else:
@@ -288,7 +288,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 @command("bench")
 def cmd_bench(args: argparse.Namespace) -> int:
-    from qual_nlp.bench import run_bench
+    from qual_nlp.commands.bench import run_bench
 
     result = run_bench(segments=args.segments, resuggest=args.resuggest)
     emit(args, result, "\n".join(f"{k:38s} {v}" for k, v in result.items()))
@@ -297,7 +297,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 @command("demo")
 def cmd_demo(args: argparse.Namespace) -> int:
-    from qual_nlp.demo import DEFAULT_PATH, build_demo
+    from qual_nlp.commands.demo import DEFAULT_PATH, build_demo
 
     result = build_demo(args.path or DEFAULT_PATH)
     emit(args, result, f"demo project ready at {result['project']}")
@@ -312,7 +312,7 @@ def cmd_app(args: argparse.Namespace) -> int:
     app = Path(__file__).resolve().parent.parent / "streamlit_app.py"
     project = args.project
     if not project:  # no project given: the sample study, built (or brought up to date) first
-        from qual_nlp.demo import DEFAULT_PATH, build_demo
+        from qual_nlp.commands.demo import DEFAULT_PATH, build_demo
 
         project = str(build_demo(DEFAULT_PATH)["project"])
         print(f"opening the sample project {project}", file=sys.stderr)

@@ -105,7 +105,7 @@ def test_qdpx_export_is_a_refi_project(study: Path) -> None:
 
 
 def test_xlsx_export_opens_in_openpyxl(study: Path) -> None:
-    needs("qual_nlp.export.tables")
+    needs("qual_nlp.analysis.workbook")
     import openpyxl
 
     from app_pages.matrices_page import export_bytes

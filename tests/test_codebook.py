@@ -25,7 +25,7 @@ from qual_nlp.codebook import (
     prototype_texts,
     validate,
 )
-from qual_nlp.codebook_edit import add_code, merge_codes, move_code, remove_code, rename_code
+from qual_nlp.codebook.edit import add_code, merge_codes, move_code, remove_code, rename_code
 from qual_nlp.errors import CodebookError, RecordNotFoundError
 from qual_nlp.records import Code, Codebook, Facet
 

@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qual_nlp import engine
-from qual_nlp.demo import build_demo
+from qual_nlp.commands.demo import build_demo
 from qual_nlp.project import Project
+from qual_nlp.suggest import engine
 
 ZERO = "model:minilm@0"
 

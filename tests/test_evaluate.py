@@ -10,7 +10,7 @@ import pytest
 from sklearn.metrics import cohen_kappa_score, f1_score
 
 from qual_nlp.errors import ImportFileError
-from qual_nlp.evaluate import (
+from qual_nlp.suggest.evaluate import (
     LabelledData,
     cross_validate,
     evaluate,
@@ -116,7 +116,7 @@ def test_bad_files_name_the_file_and_the_fix(tmp_path):
 
 
 def test_cli_evaluate_prints_json(tmp_path, monkeypatch, capsys):
-    import qual_nlp.evaluate as ev
+    import qual_nlp.suggest.evaluate as ev
     from qual_nlp.cli import main
 
     train = _write(tmp_path / "dev.csv", _rows(45, 3))

@@ -26,8 +26,8 @@ import openpyxl
 import pytest
 
 import qual_nlp
+from qual_nlp.analysis.workbook import sheet_name, write_csv, write_xlsx
 from qual_nlp.cli import main
-from qual_nlp.export.tables import sheet_name, write_csv, write_xlsx
 
 NCM = """Interviewer: How did the program start?
 NCM: The medical director protected my hours, so I could see patients every week.
@@ -312,7 +312,7 @@ def test_matrix_command_reports_a_bad_column(
 
 
 def test_sample_project_exports_hand_counted_workbook(tmp_path: Path) -> None:
-    from qual_nlp.demo import build_demo
+    from qual_nlp.commands.demo import build_demo
 
     folder = Path(__file__).resolve().parent / "fixtures" / "starter"
     path = tmp_path / "sample.qnlp"

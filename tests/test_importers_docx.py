@@ -9,7 +9,7 @@ import docx
 import pytest
 from docx.document import Document as WordDocument
 
-from qual_nlp.importers import parse_bytes, parse_file
+from qual_nlp.ingest.formats import parse_bytes, parse_file
 from qual_nlp.records import ParsedDocument
 
 

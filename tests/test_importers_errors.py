@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from qual_nlp.errors import ImportFileError
-from qual_nlp.importers import SUPPORTED_SUFFIXES, parse_bytes, parse_file
+from qual_nlp.ingest.formats import SUPPORTED_SUFFIXES, parse_bytes, parse_file
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00"
 

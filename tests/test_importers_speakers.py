@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from qual_nlp.errors import ImportFileError
-from qual_nlp.importers._text import decode_text, normalise_text, normalise_timestamp
-from qual_nlp.importers.speakers import (
+from qual_nlp.ingest.formats._text import decode_text, normalise_text, normalise_timestamp
+from qual_nlp.ingest.formats.speakers import (
     is_interviewer_label,
     label_strength,
     normalise_label,

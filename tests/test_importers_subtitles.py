@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qual_nlp.importers import parse_bytes, parse_file
+from qual_nlp.ingest.formats import parse_bytes, parse_file
 from qual_nlp.records import ParsedDocument
 
 FIXTURES = Path(__file__).parent / "fixtures" / "importers"

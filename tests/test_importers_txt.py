@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from qual_nlp.importers import parse_bytes, parse_file
+from qual_nlp.ingest.formats import parse_bytes, parse_file
 from qual_nlp.records import ParsedDocument
 
 FIXTURES = Path(__file__).parent / "fixtures" / "importers"

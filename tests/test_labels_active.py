@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from qual_nlp.active import priorities, suggestions
-from qual_nlp.labels import decisions, facet_labels
+from qual_nlp.suggest.active import priorities, suggestions
+from qual_nlp.suggest.labels import decisions, facet_labels
 
 
 def _codings(rows):

@@ -8,13 +8,13 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from qual_nlp import engine
 from qual_nlp.codebook import builtin_codebook, dump_codebook, parse_codebook
-from qual_nlp.codebook_edit import merge_codes, move_code, remove_code, rename_code
-from qual_nlp.embed import DictCache, Embedder
+from qual_nlp.codebook.edit import merge_codes, move_code, remove_code, rename_code
 from qual_nlp.errors import CodebookError
 from qual_nlp.records import Code
 from qual_nlp.storage import Store
+from qual_nlp.suggest import engine
+from qual_nlp.suggest.embed import DictCache, Embedder
 from qual_nlp.suggest.lexicon import sentiment
 from qual_nlp.suggest.zeroshot import NONE, PrototypeScorer
 

@@ -11,7 +11,7 @@ import pytest
 from lxml import etree
 
 from qual_nlp.errors import ExchangeError
-from qual_nlp.export.refi import codebook_xml, project_xml, write_qdc, write_qdpx
+from qual_nlp.exchange.refi_export import codebook_xml, project_xml, write_qdc, write_qdpx
 from qual_nlp.records import (
     Case,
     Code,

@@ -14,8 +14,8 @@ from lxml import etree
 from test_refi_export import FIXTURES, realistic_codebook, realistic_snapshot
 
 from qual_nlp.errors import ExchangeError
-from qual_nlp.export.refi import project_xml, write_qdc, write_qdpx
-from qual_nlp.importers.refi import RefiImportWarning, ZipLimits, read_qdc, read_qdpx
+from qual_nlp.exchange.refi_export import project_xml, write_qdc, write_qdpx
+from qual_nlp.exchange.refi_import import RefiImportWarning, ZipLimits, read_qdc, read_qdpx
 
 #: Real exports without a licence: read in place (/work/shared/refi-qda/samples), never copied.
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "refi-qda" / "samples"

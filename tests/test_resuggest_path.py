@@ -9,12 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qual_nlp import project_inputs
-from qual_nlp.embed import DictCache, Embedder, l2_normalise
 from qual_nlp.project import Project
+from qual_nlp.project import inputs as project_inputs
 from qual_nlp.records import Document, SegmentSpan
 from qual_nlp.storage import queue as queue_module
 from qual_nlp.suggest.classifier import ExclusiveClassifier, MultiLabelClassifier, _block_scores
+from qual_nlp.suggest.embed import DictCache, Embedder, l2_normalise
 from qual_nlp.suggest.features import TextFeatures, TokenCounts
 from qual_nlp.suggest.zeroshot import PrototypeScorer
 

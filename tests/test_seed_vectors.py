@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qual_nlp.embed import DictCache, Embedder, text_key
-from qual_nlp.seed_vectors import SeededCache, codebook_texts, load_seed, seed_path
+from qual_nlp.suggest.embed import DictCache, Embedder, text_key
+from qual_nlp.suggest.seed_vectors import SeededCache, codebook_texts, load_seed, seed_path
 
 
 def _vec(*values: float) -> np.ndarray:
@@ -62,7 +62,7 @@ def test_shipped_vectors_cover_the_builtin_codebook_and_match_the_encoder():
         missing = [t for t in texts if text_key(t) not in seed]
         assert not missing, (
             f"{len(missing)} texts of {name} have no shipped vector "
-            "(run `python -m qual_nlp.seed_vectors` after editing the codebook)"
+            "(run `python -m qual_nlp.suggest.seed_vectors` after editing the codebook)"
         )
     sample = texts[:: max(1, len(texts) // 25)]
     live = embedder.encode(sample)

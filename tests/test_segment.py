@@ -12,10 +12,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from qual_nlp.errors import ValidationError
-from qual_nlp.importers import parse_bytes, parse_file
-from qual_nlp.importers.speakers import _HEADER_LABEL
+from qual_nlp.ingest.formats import parse_bytes, parse_file
+from qual_nlp.ingest.formats.speakers import _HEADER_LABEL
+from qual_nlp.ingest.segment import segment_document, segment_documents
 from qual_nlp.records import ParsedDocument, SegmentSpan
-from qual_nlp.segment import segment_document, segment_documents
 
 FIXTURES = Path(__file__).parent / "fixtures" / "importers"
 

@@ -7,7 +7,6 @@ import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from qual_nlp.errors import ModelError, ValidationError
-from qual_nlp.modelio import load_estimator, save_estimator
 from qual_nlp.suggest.classifier import (
     ExclusiveClassifier,
     MultiLabelClassifier,
@@ -15,6 +14,7 @@ from qual_nlp.suggest.classifier import (
     tune_thresholds,
 )
 from qual_nlp.suggest.features import TextFeatures, pool_passages, split_passages
+from qual_nlp.suggest.modelio import load_estimator, save_estimator
 from qual_nlp.suggest.zeroshot import NONE, PrototypeScorer
 
 
@@ -217,7 +217,7 @@ def test_zero_shot_refuses_a_code_without_text():
 def test_a_segment_s_context_is_the_last_passage_of_the_turn_before():
     import pandas as pd
 
-    from qual_nlp.project_inputs import with_context
+    from qual_nlp.project.inputs import with_context
 
     segments = pd.DataFrame(
         {

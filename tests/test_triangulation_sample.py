@@ -24,12 +24,12 @@ from openpyxl import load_workbook
 from sklearn.metrics import cohen_kappa_score
 
 import qual_nlp
-from qual_nlp import labels
 from qual_nlp.agreement import agreement_report
 from qual_nlp.cli import main
-from qual_nlp.demo import build_demo
+from qual_nlp.commands.demo import build_demo
 from qual_nlp.errors import ValidationError
 from qual_nlp.project import Project
+from qual_nlp.suggest import labels
 
 ANALYST, INVESTIGATOR, PARTNER = "amelie.gagnon", "rachid.benali", "gilles.ouellet"
 CODERS = [ANALYST, INVESTIGATOR, PARTNER]

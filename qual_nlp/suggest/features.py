@@ -99,7 +99,7 @@ class TextFeatures:
     ``fit(texts)`` learns the TF-IDF vocabulary; ``transform(vectors, texts,
     context_vectors)`` stacks ``[vectors, context_weight · context_vectors,
     tfidf_weight · tfidf(texts)]`` into one sparse matrix. Embeddings come from
-    :class:`qual_nlp.embed.Embedder` (cached), so the featuriser itself holds no
+    :class:`qual_nlp.suggest.embed.Embedder` (cached), so the featuriser itself holds no
     model and saves as plain arrays.
 
     >>> f = TextFeatures(tfidf_weight=1.0, min_df=1).fit(["no time", "good nurse"])

@@ -105,7 +105,7 @@ class PrototypeScorer:
     Parameters
     ----------
     embedder : anything with ``encode(list[str]) -> (n, dim)`` unit vectors
-        (:class:`qual_nlp.embed.Embedder`).
+        (:class:`qual_nlp.suggest.embed.Embedder`).
     top_k : a code's similarity is the mean of its ``top_k`` best prototype
         similarities (1 = the single best).
     min_words : segments shorter than this lean towards "none".

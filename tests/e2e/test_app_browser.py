@@ -264,8 +264,8 @@ def test_app_end_to_end(server: tuple[str, Path], browser_page) -> None:
     page.locator('[data-testid="stMain"]').get_by_text("Export", exact=True).click()
     settle(page)
     shot(page, "08_export")
-    if importlib.util.find_spec("qual_nlp.export.tables") is None:
-        pytest.skip("qual_nlp.export.tables is not in this version yet: no XLSX to download")
+    if importlib.util.find_spec("qual_nlp.analysis.workbook") is None:
+        pytest.skip("qual_nlp.analysis.workbook is not in this version yet: no XLSX to download")
     import openpyxl
 
     with page.expect_download(timeout=60_000) as info:

@@ -182,7 +182,7 @@ def plan_file(
     max_bytes: int,
 ) -> ImportPlan | ImportOutcome:
     """Parse one file and decide how to store it (or why not)."""
-    from qual_nlp import importers
+    from qual_nlp.ingest import formats as importers
 
     if not path.exists():
         return ImportOutcome(str(path), "failed", message=f"{path}: no such file. Check the path.")
@@ -239,7 +239,7 @@ def plan_file(
 
 def interviewers(plan: ImportPlan) -> set[str]:
     """Speaker labels of the interviewers in a planned document."""
-    from qual_nlp.importers import is_interviewer_label
+    from qual_nlp.ingest.formats import is_interviewer_label
 
     found = set()
     for turn in plan.parsed.turns:

@@ -109,7 +109,7 @@ class TextModel:
 
     ``single_label`` picks :class:`ExclusiveClassifier` (one label per text) or
     :class:`MultiLabelClassifier`. ``embedder`` is a
-    :class:`qual_nlp.embed.Embedder` (its cache makes repeated runs cheap).
+    :class:`qual_nlp.suggest.embed.Embedder` (its cache makes repeated runs cheap).
     """
 
     def __init__(
@@ -311,7 +311,7 @@ def evaluate(
 ) -> EvaluationReport:
     """Train on ``train``, score on ``test``; optionally a learning curve."""
     if embedder is None:
-        from qual_nlp.embed import Embedder
+        from qual_nlp.suggest.embed import Embedder
 
         embedder = Embedder()
     single = train.single_label and test.single_label
@@ -405,7 +405,7 @@ def cross_validate(
     from sklearn.model_selection import GroupKFold, KFold
 
     if embedder is None:
-        from qual_nlp.embed import Embedder
+        from qual_nlp.suggest.embed import Embedder
 
         embedder = Embedder()
     single = data.single_label

@@ -26,9 +26,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from qual_nlp.errors import ImportFileError
-from qual_nlp.importers._text import normalise_text, normalise_timestamp, sniff_binary
-from qual_nlp.importers.speakers import label_strength, normalise_label
-from qual_nlp.importers.txt import build_turns
+from qual_nlp.ingest.formats._text import normalise_text, normalise_timestamp, sniff_binary
+from qual_nlp.ingest.formats.speakers import label_strength, normalise_label
+from qual_nlp.ingest.formats.txt import build_turns
 from qual_nlp.records import ParsedDocument, Turn
 
 #: Refuse a document.xml that would inflate beyond this (zip bombs).
@@ -55,7 +55,7 @@ class _Row:
 
 
 def parse_docx(source: str, name: str, data: bytes) -> ParsedDocument:
-    """Parse the bytes of a .docx file (see :func:`qual_nlp.importers.parse_bytes`)."""
+    """Parse the bytes of a .docx file (see :func:`qual_nlp.ingest.formats.parse_bytes`)."""
     document = _open(source, data)
     blocks: list[tuple[str, str, _Row | None]] = []  # (kind, text, transcript row)
     for item in document.iter_inner_content():

@@ -14,10 +14,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from qual_nlp import ingest
 from qual_nlp.errors import RecordNotFoundError
+from qual_nlp.ingest import batch as ingest
 
-SAMPLES = Path(__file__).resolve().parent.parent / "corpora_samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "corpora_samples"
 DEFAULT_PATH = Path("demo") / "sample.qnlp"
 
 

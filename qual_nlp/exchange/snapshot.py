@@ -49,7 +49,7 @@ def merge_codebooks(current: Codebook | None, incoming: Codebook | None) -> Code
 
 def parse_source(document: Document) -> ParsedDocument:
     """Turns of an exchanged source: speaker turns when its text has them, else paragraphs."""
-    from qual_nlp.importers import parse_bytes
+    from qual_nlp.ingest.formats import parse_bytes
 
     parsed = parse_bytes(f"{Path(document.name).stem}.txt", document.text.encode("utf-8"))
     if parsed.text == document.text:
@@ -73,7 +73,7 @@ def store_snapshot(
     Documents already present (same name and text) are kept, not duplicated.
     Returns counts of what was added.
     """
-    from qual_nlp.segment import segment_document
+    from qual_nlp.ingest.segment import segment_document
 
     store = project.store
     merged = merge_codebooks(store.load_codebook(), snapshot.codebook)

@@ -10,7 +10,7 @@ encoder) is embedded and cached in the project as before.
 
 Regenerate the file after editing a built-in codebook::
 
-    python -m qual_nlp.seed_vectors
+    python -m qual_nlp.suggest.seed_vectors
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ FOLDER = "vectors"
 
 def seed_path(encoder_name: str) -> Path:
     """Where the shipped vectors of ``encoder_name`` live (the file may not exist)."""
-    root = Path(str(resources.files("qual_nlp.codebooks")))
+    root = Path(str(resources.files("qual_nlp.codebook.builtin")))
     return root / FOLDER / f"{encoder_name}.npz"
 
 
@@ -86,7 +86,7 @@ class _Recorder:
 
 def codebook_texts(codebook: Any, embedder: Any) -> list[str]:
     """Every text zero-shot scoring embeds for ``codebook`` (distinct, in first-use order)."""
-    from qual_nlp import engine
+    from qual_nlp.suggest import engine
     from qual_nlp.suggest.zeroshot import PrototypeScorer
 
     recorder = _Recorder(embedder)
@@ -98,7 +98,7 @@ def codebook_texts(codebook: Any, embedder: Any) -> list[str]:
 def write_seed(embedder: Any = None, names: Sequence[str] | None = None) -> Path:
     """Embed the built-in codebooks' prototype texts and write the encoder's seed file."""
     from qual_nlp.codebook import builtin_codebook, list_builtin
-    from qual_nlp.embed import Embedder, text_key
+    from qual_nlp.suggest.embed import Embedder, text_key
 
     embedder = embedder if embedder is not None else Embedder()
     texts: list[str] = []

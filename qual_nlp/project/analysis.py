@@ -216,7 +216,7 @@ class AnalysisMixin:
 
     def analysis_workbook(self, **filters: Any) -> dict[str, pd.DataFrame]:
         """Every cross-case sheet (theme × case, barriers/facilitators, CMO, quotes, codebook)."""
-        from qual_nlp.export.tables import analysis_workbook
+        from qual_nlp.analysis.workbook import analysis_workbook
 
         return dict(
             analysis_workbook(
@@ -266,19 +266,19 @@ class AnalysisMixin:
         """
         out = Path(out)
         if fmt == "xlsx":
-            from qual_nlp.export.tables import write_xlsx
+            from qual_nlp.analysis.workbook import write_xlsx
 
             write_xlsx(out, self.analysis_workbook(**filters))
         elif fmt == "csv":
-            from qual_nlp.export.tables import write_csv_bundle
+            from qual_nlp.analysis.workbook import write_csv_bundle
 
             write_csv_bundle(out, self.analysis_workbook(**filters))
         elif fmt == "qdpx":
-            from qual_nlp.export.refi import write_qdpx
+            from qual_nlp.exchange.refi_export import write_qdpx
 
             write_qdpx(self.snapshot(), out)
         elif fmt == "qdc":
-            from qual_nlp.export.refi import write_qdc
+            from qual_nlp.exchange.refi_export import write_qdc
 
             write_qdc(self.codebook(), out)
         else:

@@ -98,10 +98,10 @@ def end_to_end(texts: list[str], folder: Path) -> tuple[float, dict[str, Any]]:
 
 def build_resuggest_project(n: int, path: Path, dim: int = 384) -> Any:
     """An ``n``-segment project with cached (random) vectors and 300 reviews; returns it open."""
-    from qual_nlp.embed import text_key
     from qual_nlp.project import Project
     from qual_nlp.records import Document, SegmentSpan
     from qual_nlp.storage import text_hash
+    from qual_nlp.suggest.embed import text_key
 
     texts = generate_turns(n, seed=5)
     project = Project.init(path)
@@ -139,7 +139,7 @@ def cached_resuggest(n: int, folder: Path, dim: int = 384) -> dict[str, Any]:
     after a review round and a retrain — a new model version scores every
     segment and its suggestions and queue replace the old ones.
     """
-    from qual_nlp import project_inputs
+    from qual_nlp.project import inputs as project_inputs
 
     project = build_resuggest_project(n, folder / "big.qnlp", dim)
     project.train(resuggest=False)

@@ -72,7 +72,7 @@ class SegmentInputs:
 
     def zero_shot(self, codebook: Any, embedder: Any) -> dict[str, pd.DataFrame]:
         """Zero-shot probabilities per facet, recomputed only when the codebook changes."""
-        from qual_nlp import engine
+        from qual_nlp.suggest import engine
 
         protos, exclusive = engine.prototypes(codebook)
         key = hashlib.sha256(

@@ -24,8 +24,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from qual_nlp.errors import ImportFileError
-from qual_nlp.importers._text import decode_text, normalise_text, stripped_span
-from qual_nlp.importers.speakers import (
+from qual_nlp.ingest.formats._text import decode_text, normalise_text, stripped_span
+from qual_nlp.ingest.formats.speakers import (
     KNOWN,
     NAME,
     LinePrefix,
@@ -55,7 +55,7 @@ class _Open:
 
 
 def parse_txt(source: str, name: str, data: bytes, *, markdown: bool = False) -> ParsedDocument:
-    """Parse the bytes of a .txt or .md file (see :func:`qual_nlp.importers.parse_bytes`)."""
+    """Parse the bytes of a .txt or .md file (see :func:`qual_nlp.ingest.formats.parse_bytes`)."""
     raw, encoding, warnings = decode_text(data, source)
     text = normalise_text(raw)
     turns, has_speakers = build_turns(text, markdown=markdown)

@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from qual_nlp import ingest
 from qual_nlp.errors import RecordNotFoundError
-from qual_nlp.project_analysis import AnalysisMixin
-from qual_nlp.project_model import ModelMixin
+from qual_nlp.ingest import batch as ingest
+from qual_nlp.project.analysis import AnalysisMixin
+from qual_nlp.project.model import ModelMixin
 from qual_nlp.records import Code, Codebook, Coding, ImportOutcome, ReviewItem
 
 DEFAULT_MAX_BYTES = 50_000_000
@@ -71,7 +71,7 @@ class Project(ModelMixin, AnalysisMixin):
         if isinstance(codebook, Codebook):
             record = codebook
         elif str(codebook).lower().endswith(".qdc"):
-            from qual_nlp.importers.refi import read_qdc
+            from qual_nlp.exchange.refi_import import read_qdc
 
             record = read_qdc(codebook)
         else:
@@ -106,8 +106,8 @@ class Project(ModelMixin, AnalysisMixin):
         ``meta`` is a CSV with columns ``file, case, source_type`` plus attribute
         columns (province, participant_role, participant_roles "P07=patient;…").
         """
-        from qual_nlp import importers
-        from qual_nlp.segment import segment_documents
+        from qual_nlp.ingest import formats as importers
+        from qual_nlp.ingest.segment import segment_documents
 
         metadata = ingest.read_metadata(meta) if meta else None
         if source_type and source_type not in ingest.SOURCE_TYPES:
@@ -194,8 +194,8 @@ class Project(ModelMixin, AnalysisMixin):
 
     def import_refi(self, path: str | Path, actor: str = "system") -> dict[str, int]:
         """Continue a project started in another QDA program (a ``.qdpx`` file)."""
-        from qual_nlp.exchange import store_snapshot
-        from qual_nlp.importers.refi import read_qdpx
+        from qual_nlp.exchange.refi_import import read_qdpx
+        from qual_nlp.exchange.snapshot import store_snapshot
 
         return store_snapshot(self, read_qdpx(path), actor=actor)
 
@@ -426,19 +426,19 @@ class Project(ModelMixin, AnalysisMixin):
 
     # ------------------------------------------------------- codebook edits
     def add_code(self, code: Code, actor: str = "system") -> Codebook:
-        from qual_nlp import codebook_edit as cbm
+        from qual_nlp.codebook import edit as cbm
 
         return self.set_codebook(cbm.add_code(self.codebook(), code), actor=actor)
 
     def rename_code(self, path: str, new_name: str, actor: str = "system") -> Codebook:
-        from qual_nlp import codebook_edit as cbm
+        from qual_nlp.codebook import edit as cbm
 
         facet, code_id = path.split("/", 1)
         return self.set_codebook(cbm.rename_code(self.codebook(), code_id, new_name), actor=actor)
 
     def merge_codes(self, sources: Sequence[str], target: str, actor: str = "system") -> int:
         """Merge codes into ``target`` (paths); their codings move to the target."""
-        from qual_nlp import codebook_edit as cbm
+        from qual_nlp.codebook import edit as cbm
 
         ids = [p.split("/", 1)[1] for p in sources]
         merged, mapping = cbm.merge_codes(self.codebook(), ids, target.split("/", 1)[1])
@@ -449,7 +449,7 @@ class Project(ModelMixin, AnalysisMixin):
         self, path: str, new_parent: str | None, new_facet: str | None = None, actor: str = "system"
     ) -> int:
         """Re-parent a code (``new_parent`` a code path or None); codings follow it."""
-        from qual_nlp import codebook_edit as cbm
+        from qual_nlp.codebook import edit as cbm
 
         parent_id = new_parent.split("/", 1)[1] if new_parent else None
         moved, mapping = cbm.move_code(self.codebook(), path.split("/", 1)[1], parent_id, new_facet)

@@ -20,7 +20,7 @@ Mapping (QDA-XML → qual_nlp):
   → ``Document.case``; a nameless case with one ``SourceRef`` (MAXQDA's way of
   storing document variables) and ``TextSource`` variables → document metadata;
 * descriptions, notes and one project note that end in a ``qual_nlp:{json}``
-  line (written by :mod:`qual_nlp.export.refi`) restore code ids, facet
+  line (written by :mod:`qual_nlp.exchange.refi_export`) restore code ids, facet
   exclusivity, coding status/score/model version, coder roles, participants and
   rejected suggestions.
 
@@ -48,7 +48,7 @@ from typing import Any
 
 from lxml import etree
 
-from qual_nlp.importers.safe_archive import (
+from qual_nlp.exchange.safe_archive import (
     DEFAULT_LIMITS,
     ZipLimits,
     _Archive,

@@ -57,7 +57,7 @@ from lxml import etree
 
 from qual_nlp import __version__
 from qual_nlp.errors import ExchangeError
-from qual_nlp.importers.refi import (
+from qual_nlp.exchange.refi_import import (
     CODEBOOK_NS,
     EXAMPLES,
     EXCLUDE,

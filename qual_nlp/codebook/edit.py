@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
-from qual_nlp.codebook import (
+from qual_nlp.codebook.io import (
     _canonical,
     _facet,
     _problems,

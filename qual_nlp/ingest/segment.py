@@ -16,7 +16,7 @@ anything to code); pass ``include_headings=True`` to keep one segment per headin
 For every segment ``doc.text[span.start:span.end] == span.text``; spans carry no
 leading or trailing whitespace, and come in document order without overlap.
 
->>> from qual_nlp.importers import parse_bytes
+>>> from qual_nlp.ingest.formats import parse_bytes
 >>> doc = parse_bytes("C01.txt", b"Interviewer: Why?\\nNCM: Too many ED visits.")
 >>> [(s.speaker, s.text) for s in segment_document(doc)]
 [('Interviewer', 'Why?'), ('NCM', 'Too many ED visits.')]
@@ -29,7 +29,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from qual_nlp.importers._text import stripped_span
+from qual_nlp.ingest.formats._text import stripped_span
 from qual_nlp.records import ParsedDocument, SegmentSpan, Turn
 
 K = TypeVar("K")
@@ -255,7 +255,7 @@ def segment_documents(
     sets sentence boundaries; by default :func:`qual_nlp.resources.load_spacy`,
     loaded only if some turn is longer than ``max_words``.
 
-    >>> from qual_nlp.importers import parse_bytes
+    >>> from qual_nlp.ingest.formats import parse_bytes
     >>> docs = [(parse_bytes("a.txt", b"P07: Yes."), "doc-a")]
     >>> [(len(spans), key) for spans, key in segment_documents(docs)]
     [(1, 'doc-a')]
@@ -297,7 +297,7 @@ def _flushed_nlp(buffer: list[tuple[_Plan, Any]], nlp: Any, batch_size: int) -> 
 def segment_document(doc: ParsedDocument, **options: Any) -> list[SegmentSpan]:
     """Segment one parsed document (options as for :func:`segment_documents`).
 
-    >>> from qual_nlp.importers import parse_bytes
+    >>> from qual_nlp.ingest.formats import parse_bytes
     >>> segment_document(parse_bytes("n.md", b"# Visit\\n\\nThe room was full."))[0].text
     'The room was full.'
     """

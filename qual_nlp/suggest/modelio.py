@@ -90,7 +90,7 @@ class _Writer:
             return self.estimator(value)
         raise ModelError(
             f"cannot save a {name} inside a model without pickle. Use the estimators of "
-            "qual_nlp.suggest, or extend qual_nlp.modelio."
+            "qual_nlp.suggest, or extend qual_nlp.suggest.modelio."
         )
 
     def estimator(self, est: Any) -> dict[str, Any]:

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from qual_nlp.importers._text import normalise_timestamp
+from qual_nlp.ingest.formats._text import normalise_timestamp
 
 #: Longest label accepted as a speaker (characters / words).
 MAX_LABEL_CHARS = 40

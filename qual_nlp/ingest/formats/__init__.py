@@ -13,7 +13,7 @@ One parser per format, chosen by file suffix through a small registry:
 Every problem with a file raises :class:`~qual_nlp.errors.ImportFileError`
 naming the file, what is wrong and how to fix it.
 
->>> from qual_nlp.importers import parse_bytes
+>>> from qual_nlp.ingest.formats import parse_bytes
 >>> doc = parse_bytes("C01_NCM.txt", b"Interviewer: Why?\\r\\nNCM: The ED visits.\\r\\n")
 >>> [(t.speaker, doc.text[t.start:t.end]) for t in doc.turns]
 [('Interviewer', 'Why?'), ('NCM', 'The ED visits.')]
@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from qual_nlp.errors import ImportFileError
-from qual_nlp.importers.speakers import is_interviewer_label, normalise_label
+from qual_nlp.ingest.formats.speakers import is_interviewer_label, normalise_label
 from qual_nlp.records import ParsedDocument
 
 #: A parser takes (path or name for messages, file name, bytes).
@@ -35,31 +35,31 @@ DEFAULT_MAX_BYTES = 50_000_000
 
 
 def _txt(source: str, name: str, data: bytes) -> ParsedDocument:
-    from qual_nlp.importers.txt import parse_txt
+    from qual_nlp.ingest.formats.txt import parse_txt
 
     return parse_txt(source, name, data)
 
 
 def _md(source: str, name: str, data: bytes) -> ParsedDocument:
-    from qual_nlp.importers.txt import parse_txt
+    from qual_nlp.ingest.formats.txt import parse_txt
 
     return parse_txt(source, name, data, markdown=True)
 
 
 def _docx(source: str, name: str, data: bytes) -> ParsedDocument:
-    from qual_nlp.importers.docx import parse_docx
+    from qual_nlp.ingest.formats.docx import parse_docx
 
     return parse_docx(source, name, data)
 
 
 def _vtt(source: str, name: str, data: bytes) -> ParsedDocument:
-    from qual_nlp.importers.subtitles import parse_subtitles
+    from qual_nlp.ingest.formats.subtitles import parse_subtitles
 
     return parse_subtitles(source, name, data, fmt="vtt")
 
 
 def _srt(source: str, name: str, data: bytes) -> ParsedDocument:
-    from qual_nlp.importers.subtitles import parse_subtitles
+    from qual_nlp.ingest.formats.subtitles import parse_subtitles
 
     return parse_subtitles(source, name, data, fmt="srt")
 

@@ -30,8 +30,8 @@ from collections import Counter
 from dataclasses import dataclass
 
 from qual_nlp.errors import ImportFileError
-from qual_nlp.importers._text import decode_text, normalise_text, normalise_timestamp
-from qual_nlp.importers.speakers import NAME, normalise_label, parse_line_prefix
+from qual_nlp.ingest.formats._text import decode_text, normalise_text, normalise_timestamp
+from qual_nlp.ingest.formats.speakers import NAME, normalise_label, parse_line_prefix
 from qual_nlp.records import ParsedDocument, Turn
 
 

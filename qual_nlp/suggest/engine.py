@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from qual_nlp.labels import NONE, FacetLabels
 from qual_nlp.records import Codebook
+from qual_nlp.suggest.labels import NONE, FacetLabels
 
 #: Labels a facet needs before its trained estimator is used at all.
 MIN_LABELS = 12
@@ -322,7 +322,7 @@ def dumps(model: TrainedModel) -> bytes:
     """Serialise without pickle: a zip of each estimator's own npz/JSON files plus a manifest."""
     import zipfile
 
-    from qual_nlp.modelio import save_estimator
+    from qual_nlp.suggest.modelio import save_estimator
 
     buffer = io.BytesIO()
     manifest = {
@@ -350,7 +350,7 @@ def dumps(model: TrainedModel) -> bytes:
 def loads(blob: bytes) -> TrainedModel:
     import zipfile
 
-    from qual_nlp.modelio import load_estimator
+    from qual_nlp.suggest.modelio import load_estimator
 
     with zipfile.ZipFile(io.BytesIO(blob)) as zf:
         manifest = json.loads(zf.read("manifest.json"))

@@ -55,7 +55,7 @@ import yaml
 from qual_nlp.errors import CodebookError, RecordNotFoundError
 from qual_nlp.records import Code, Codebook, Facet, Polarity
 
-BUILTIN_PACKAGE = "qual_nlp.codebooks"
+BUILTIN_PACKAGE = "qual_nlp.codebook.builtin"
 DEFAULT_CODEBOOK = "cm-implementation"
 
 _ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")

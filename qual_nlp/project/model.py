@@ -24,8 +24,8 @@ class ModelMixin:
 
     def embedder(self) -> Any:
         """The sentence encoder, with this project's embedding cache."""
-        from qual_nlp.embed import Embedder
-        from qual_nlp.seed_vectors import SeededCache, load_seed
+        from qual_nlp.suggest.embed import Embedder
+        from qual_nlp.suggest.seed_vectors import SeededCache, load_seed
 
         encoder = self.store.get_meta("encoder") or None
         embedder = Embedder(encoder) if encoder else Embedder()
@@ -37,14 +37,14 @@ class ModelMixin:
     def segment_inputs(self, embedder: Any | None = None) -> Any:
         """Participant segments with their context, vectors and derived inputs, kept
         between suggestion runs while the segments stay the same
-        (:mod:`qual_nlp.project_inputs`)."""
-        from qual_nlp.project_inputs import segment_inputs
+        (:mod:`qual_nlp.project.inputs`)."""
+        from qual_nlp.project.inputs import segment_inputs
 
         return segment_inputs(self.store, embedder or self.embedder())
 
     def latest_model(self) -> tuple[int, Any] | None:
         """(version, TrainedModel) of the newest trained model, if any."""
-        from qual_nlp import engine
+        from qual_nlp.suggest import engine
 
         found = self.store.model_blob(self.MODEL)
         return None if found is None else (found[0], engine.loads(found[1]))
@@ -55,7 +55,7 @@ class ModelMixin:
         Zero-shot before any training; afterwards the newest trained model,
         blended with zero-shot while its labels are few.
         """
-        from qual_nlp import active, engine
+        from qual_nlp.suggest import active, engine
 
         started = time.perf_counter()
         codebook = self.codebook()
@@ -94,8 +94,8 @@ class ModelMixin:
     def train(self, *, resuggest: bool = True) -> dict[str, Any]:
         """Train on every reviewed segment, store the version with its cross-validated
         macro-F1 and κ against the human codings, then re-suggest with it."""
-        from qual_nlp import engine
-        from qual_nlp.labels import facet_labels
+        from qual_nlp.suggest import engine
+        from qual_nlp.suggest.labels import facet_labels
 
         started = time.perf_counter()
         codebook = self.codebook()

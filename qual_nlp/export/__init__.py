@@ -1,1 +1,0 @@
-"""Export formats (REFI-QDA: :mod:`qual_nlp.export.refi`)."""
