@@ -131,7 +131,7 @@ def build(path: Path, n_segments: int, seed: int = 5) -> dict[str, Any]:
             "model_version": MODEL,
         }
     )
-    project.store.replace_suggestions(MODEL, suggestions)
+    project.store.codings.replace_suggestions(MODEL, suggestions)
     priorities = pd.DataFrame(
         {
             "segment_id": ids,
@@ -139,7 +139,7 @@ def build(path: Path, n_segments: int, seed: int = 5) -> dict[str, Any]:
             "relevance": scores.max(axis=1),
         }
     )
-    project.store.write_scores(priorities, MODEL)
+    project.store.queue.write_scores(priorities, MODEL)
     project.close()
     return {
         "documents": n_docs,

@@ -59,11 +59,11 @@ def test_create_a_blind_assignment(study: Path) -> None:
 def test_finishing_an_assignment_lifts_blindness(study: Path) -> None:
     with Project.open(study) as project:
         project.assign("round-1", ["ana"], documents=["C02_interview_P07.txt"])
-        assert project.store.is_blind("ana")
+        assert project.store.assignments.is_blind("ana")
     at = open_page(app_on(study), "agreement")
     at.button(key="agree_finish_0").click().run()
     with Project.open(study) as project:
-        assert not project.store.is_blind("ana")
+        assert not project.store.assignments.is_blind("ana")
     assert "suggestions are visible again" in at.success[0].value
 
 

@@ -108,8 +108,8 @@ def test_skip_marks_the_segment_reviewed_as_skipped(study: Path) -> None:
     at.button(key="review_skip").click().run()
     with Project.open(study) as project:
         sid = segment_with(project, "Transport to the clinic")
-        skipped = project.store.coverage_frame(include_skipped=True)
-        counted = project.store.coverage_frame()
+        skipped = project.store.codings.coverage(include_skipped=True)
+        counted = project.store.codings.coverage()
         assert project.codings(coders=["ana"]).empty
     assert (sid, "ana") in set(zip(skipped["segment_id"], skipped["coder"], strict=True))
     assert sid not in set(counted["segment_id"])
@@ -188,7 +188,7 @@ def test_model_quality_shows_kappa_and_f1_of_the_latest_version(study: Path) -> 
     with Project.open(study) as project:
         for f1, kappa in ((0.41, 0.30), (0.72, 0.64)):
             metrics = {"valence": {"macro_f1": f1, "kappa": kappa, "n": 40}}
-            project.store.add_model_version(Project.MODEL, metrics, None, 40)
+            project.store.model_versions.add(Project.MODEL, metrics, None, 40)
     at = open_page(app_on(study), "review")
     [table] = [d.value for d in at.dataframe if "κ" in d.value.columns]
     assert table[["macro-F1", "κ"]].values.tolist() == [[0.72, 0.64]]
@@ -215,4 +215,4 @@ def test_retrain_from_the_page_says_when_there_is_too_little_to_learn(tmp_path: 
     [message] = [s.value for s in at.success]
     assert message.startswith("Not trained:") and "keep reviewing" in message
     with Project.open(path) as project:
-        assert project.store.model_versions().empty
+        assert project.store.model_versions.frame().empty

@@ -71,14 +71,14 @@ def add_suggestions(project: Project) -> None:
         for fragment, code, score in SUGGESTIONS
     ]
     frame = pd.DataFrame(rows)
-    project.store.replace_suggestions(MODEL, frame)
+    project.store.codings.replace_suggestions(MODEL, frame)
     # most uncertain first: the score closest to 0.5 of each segment
     scores = (
         frame.assign(uncertainty=1 - 2 * (frame["score"] - 0.5).abs(), relevance=frame["score"])
         .groupby("segment_id", as_index=False)[["uncertainty", "relevance"]]
         .max()
     )
-    project.store.write_scores(scores, MODEL)
+    project.store.queue.write_scores(scores, MODEL)
 
 
 def app_on(path: Path, coder: str | None = "ana", role: str = "analyst"):

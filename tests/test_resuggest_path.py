@@ -61,10 +61,10 @@ def test_scores_are_replaced_the_same_way_by_both_write_paths(
     doc, spans = _doc("a.txt", 40)
     store.add_document(doc, spans)
     ids = store.segments_frame()["segment_id"].tolist()
-    store.write_scores(_scores(ids, seed=1), "model:lr@1")
+    store.queue.write_scores(_scores(ids, seed=1), "model:lr@1")
     second = _scores(ids[:10], seed=2)
-    store.write_scores(second, "model:lr@2")
-    got = store.segment_scores().set_index("segment_id")
+    store.queue.write_scores(second, "model:lr@2")
+    got = store.queue.scores().set_index("segment_id")
     assert len(got) == 40
     assert np.allclose(got.loc[ids[:10], "uncertainty"], second["uncertainty"])
     assert set(got.loc[ids[:10], "model_version"]) == {"model:lr@2"}
@@ -74,7 +74,7 @@ def test_scores_are_replaced_the_same_way_by_both_write_paths(
         names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='index'")}
     assert {"ix_segment_scores_uncertainty", "ix_segment_scores_relevance"} <= names
     top = int(got["uncertainty"].idxmax())
-    assert store.next_segments("ana", n=1, include_interviewer=True) == [top]
+    assert store.queue.next("ana", n=1, include_interviewer=True) == [top]
 
 
 def test_a_failed_bulk_score_write_keeps_the_old_scores_and_indexes(store, monkeypatch):
@@ -82,13 +82,13 @@ def test_a_failed_bulk_score_write_keeps_the_old_scores_and_indexes(store, monke
     doc, spans = _doc("a.txt", 10)
     store.add_document(doc, spans)
     ids = store.segments_frame()["segment_id"].tolist()
-    store.write_scores(_scores(ids), "model:lr@1")
-    before = store.segment_scores()
+    store.queue.write_scores(_scores(ids), "model:lr@1")
+    before = store.queue.scores()
     bad = _scores(ids).assign(segment_id=[*ids[:-1], 10_000_000])  # no such segment
     with pytest.raises(Exception, match="FOREIGN KEY"):
-        store.write_scores(bad, "model:lr@2")
-    pd.testing.assert_frame_equal(store.segment_scores(), before)
-    assert store.next_segments("ana", n=1, include_interviewer=True)
+        store.queue.write_scores(bad, "model:lr@2")
+    pd.testing.assert_frame_equal(store.queue.scores(), before)
+    assert store.queue.next("ana", n=1, include_interviewer=True)
 
 
 def test_replacing_suggestions_touches_only_the_given_segments_and_facet(store):
@@ -102,14 +102,14 @@ def test_replacing_suggestions_touches_only_the_given_segments_and_facet(store):
         )
 
     first = pd.concat([rows(ids, "valence/barrier", "m@1"), rows(ids, "cmo/context", "m@1")])
-    assert store.replace_suggestions("model:lr@1", first) == 12
-    store.replace_suggestions(
+    assert store.codings.replace_suggestions("model:lr@1", first) == 12
+    store.codings.replace_suggestions(
         "model:lr@2",
         rows(ids[:2], "valence/facilitator", "m@2"),
         segment_ids=ids[:2],
         facet="valence",
     )
-    open_ = store.codings_frame(statuses=["suggested"])
+    open_ = store.codings.frame(statuses=["suggested"])
     by = open_.groupby(["coder", "code"]).size().to_dict()
     assert by == {
         ("model:lr@1", "cmo/context"): 6,  # other facet: untouched
@@ -220,7 +220,7 @@ def test_inputs_are_kept_through_reviews_and_training(project):
     assert first.frame["context"].str.startswith("How was the bus").all()
     sid = first.ids[0]
     project.review(sid, "ana", accept=["valence/barrier"])
-    project.store.write_scores(_scores(first.ids), "model:x@1")
+    project.store.queue.write_scores(_scores(first.ids), "model:x@1")
     again = project.segment_inputs()
     assert again is first
     assert np.array_equal(again.rows([sid, 10_000]), [0])

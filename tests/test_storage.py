@@ -120,29 +120,29 @@ def _suggest(store, seg_id, code, score, coder="model:lr@1"):
     frame = pd.DataFrame(
         {"segment_id": [seg_id], "code": [code], "score": [score], "model_version": [coder]}
     )
-    store.replace_suggestions(coder, frame)
+    store.codings.replace_suggestions(coder, frame)
 
 
 def test_accepting_a_suggestion_keeps_it_and_links_the_human_coding(store):
     store.add_document(_doc(), _spans())
     seg = int(store.segments_frame().iloc[1]["segment_id"])
     _suggest(store, seg, "valence/facilitator", 0.9)
-    store.review_segment(seg, "ana", accept=["valence/facilitator"], reject=["cmo/context"])
-    codings = store.codings_frame()
+    store.codings.review(seg, "ana", accept=["valence/facilitator"], reject=["cmo/context"])
+    codings = store.codings.frame()
     assert sorted(zip(codings.coder, codings.status, codings.code, strict=True)) == [
         ("ana", "accepted", "valence/facilitator"),
         ("ana", "rejected", "cmo/context"),
         ("model:lr@1", "suggested", "valence/facilitator"),
     ]
-    assert list(store.coverage_frame().itertuples(index=False, name=None)) == [(seg, "ana")]
+    assert list(store.codings.coverage().itertuples(index=False, name=None)) == [(seg, "ana")]
 
 
 def test_a_second_review_replaces_the_coders_earlier_decision(store):
     store.add_document(_doc(), _spans())
     seg = int(store.segments_frame().iloc[1]["segment_id"])
-    store.review_segment(seg, "ana", accept=["valence/barrier"])
-    store.review_segment(seg, "ana", accept=["valence/facilitator"], memo="misread")
-    mine = store.codings_frame(coders=["ana"])
+    store.codings.review(seg, "ana", accept=["valence/barrier"])
+    store.codings.review(seg, "ana", accept=["valence/facilitator"], memo="misread")
+    mine = store.codings.frame(coders=["ana"])
     assert list(mine.code) == ["valence/facilitator"]
     assert list(mine.memo) == ["misread"]
 
@@ -151,9 +151,9 @@ def test_new_model_version_replaces_open_suggestions_of_older_versions(store):
     store.add_document(_doc(), _spans())
     seg = int(store.segments_frame().iloc[1]["segment_id"])
     _suggest(store, seg, "valence/barrier", 0.6, coder="model:lr@1")
-    store.review_segment(seg, "ana", accept=["valence/facilitator"])
+    store.codings.review(seg, "ana", accept=["valence/facilitator"])
     _suggest(store, seg, "valence/facilitator", 0.8, coder="model:lr@2")
-    codings = store.codings_frame()
+    codings = store.codings.frame()
     suggested = codings[codings.status == "suggested"]
     assert list(suggested.coder) == ["model:lr@2"]
     assert "ana" in set(codings.coder)
@@ -162,7 +162,7 @@ def test_new_model_version_replaces_open_suggestions_of_older_versions(store):
 def test_unknown_code_is_refused_with_the_fix(store):
     store.add_document(_doc(), _spans())
     with pytest.raises(RecordNotFoundError, match="codebook"):
-        store.add_codings([Coding("C01_P07.txt", 0, 5, "valence/nope", "ana")])
+        store.codings.add([Coding("C01_P07.txt", 0, 5, "valence/nope", "ana")])
     assert store.counts()["codings"] == 0
 
 
@@ -170,18 +170,18 @@ def test_saving_an_edited_codebook_never_orphans_codings(store, tiny_codebook):
     from dataclasses import replace
 
     store.add_document(_doc(), _spans())
-    store.add_codings([Coding("C01_P07.txt", 0, 5, "cmo/outcome", "ana")])
+    store.codings.add([Coding("C01_P07.txt", 0, 5, "cmo/outcome", "ana")])
     smaller = replace(tiny_codebook, codes=tiny_codebook.codes[:4])
     store.save_codebook(smaller)
     assert "cmo/outcome" not in [c.path for c in store.load_codebook().codes]
-    assert list(store.codings_frame().code) == ["cmo/outcome"]
+    assert list(store.codings.frame().code) == ["cmo/outcome"]
 
 
 def test_remap_moves_codings_to_the_merged_code(store):
     store.add_document(_doc(), _spans())
-    store.add_codings([Coding("C01_P07.txt", 0, 5, "cmo/outcome", "ana")])
+    store.codings.add([Coding("C01_P07.txt", 0, 5, "cmo/outcome", "ana")])
     assert store.remap_codes({"cmo/outcome": "cmo/mechanism"}) == 1
-    assert list(store.codings_frame().code) == ["cmo/mechanism"]
+    assert list(store.codings.frame().code) == ["cmo/mechanism"]
 
 
 def test_embedding_cache_round_trips_float32_vectors(store):
@@ -198,32 +198,32 @@ def test_free_span_coding_is_checked_against_the_text(store):
     from qual_nlp.errors import ValidationError
 
     store.add_document(_doc(), _spans())
-    store.code_span("C01_P07.txt", 0, 11, "cmo/context", "ana")
-    assert store.codings_frame().iloc[0]["text"] == TEXT[0:11]
+    store.codings.code_span("C01_P07.txt", 0, 11, "cmo/context", "ana")
+    assert store.codings.frame().iloc[0]["text"] == TEXT[0:11]
     with pytest.raises(ValidationError, match="outside the text"):
-        store.code_span("C01_P07.txt", 0, 10_000, "cmo/context", "ana")
+        store.codings.code_span("C01_P07.txt", 0, 10_000, "cmo/context", "ana")
 
 
 def test_model_versions_count_up_and_keep_metrics(store):
-    assert store.add_model_version("model:lr", {"valence": {"f1": 0.5}}, b"x", 10) == 1
-    assert store.add_model_version("model:lr", {"valence": {"f1": 0.6}}, b"y", 20) == 2
-    versions = store.model_versions()
+    assert store.model_versions.add("model:lr", {"valence": {"f1": 0.5}}, b"x", 10) == 1
+    assert store.model_versions.add("model:lr", {"valence": {"f1": 0.6}}, b"y", 20) == 2
+    versions = store.model_versions.frame()
     assert list(versions.version) == [1, 2]
     assert versions.iloc[1]["metrics"]["valence"]["f1"] == 0.6
-    assert store.model_blob("model:lr") == (2, b"y")
+    assert store.model_versions.blob("model:lr") == (2, b"y")
 
 
 def test_blind_assignment_lasts_until_finished(store):
     store.add_document(_doc(), _spans())
     ids = list(store.segments_frame().segment_id)
-    store.create_assignment("round1", ["ana", "pat"], ids)
-    assert store.is_blind("pat")
-    store.review_segment(ids[0], "pat", accept=["valence/barrier"])
-    frame = store.assignments_frame()
+    store.assignments.create("round1", ["ana", "pat"], ids)
+    assert store.assignments.is_blind("pat")
+    store.codings.review(ids[0], "pat", accept=["valence/barrier"])
+    frame = store.assignments.frame()
     assert frame.set_index("coder").loc["pat", "reviewed"] == 1
-    store.finish_assignment("round1", "pat")
-    assert not store.is_blind("pat")
-    assert store.assignment_segments("round1", "ana") == ids
+    store.assignments.finish("round1", "pat")
+    assert not store.assignments.is_blind("pat")
+    assert store.assignments.segments("round1", "ana") == ids
 
 
 def test_a_project_at_an_older_schema_is_upgraded_on_open_without_losing_data(project_path):
@@ -262,13 +262,13 @@ def test_queue_orders_unreviewed_segments_and_skips_interviewers(store):
     scores = pd.DataFrame(
         {"segment_id": ids, "uncertainty": [0.9, 0.1, 0.8, 0.5], "relevance": [0.0, 0.9, 0.2, 0.4]}
     )
-    store.write_scores(scores, "model:lr@1")
-    assert store.next_segments("ana", n=3) == [ids[2], ids[3], ids[1]]
-    assert store.next_segments("ana", order="relevance", n=1) == [ids[1]]
-    assert store.next_segments("ana", order="document", n=1) == [ids[1]]
-    store.review_segment(ids[2], "ana", accept=["valence/barrier"])
-    assert store.next_segments("ana", n=1) == [ids[3]]
-    assert store.next_segments("pat", n=1) == [ids[2]], "another coder's reviews don't count"
+    store.queue.write_scores(scores, "model:lr@1")
+    assert store.queue.next("ana", n=3) == [ids[2], ids[3], ids[1]]
+    assert store.queue.next("ana", order="relevance", n=1) == [ids[1]]
+    assert store.queue.next("ana", order="document", n=1) == [ids[1]]
+    store.codings.review(ids[2], "ana", accept=["valence/barrier"])
+    assert store.queue.next("ana", n=1) == [ids[3]]
+    assert store.queue.next("pat", n=1) == [ids[2]], "another coder's reviews don't count"
     _suggest(store, ids[3], "valence/barrier", 0.3)
-    assert store.next_segments("ana", code="valence/barrier", n=5) == [ids[3]]
-    assert store.next_segments("ana", code="valence/barrier", min_score=0.5, n=5) == []
+    assert store.queue.next("ana", code="valence/barrier", n=5) == [ids[3]]
+    assert store.queue.next("ana", code="valence/barrier", min_score=0.5, n=5) == []

@@ -101,7 +101,7 @@ def store_snapshot(
     for coder in snapshot.coders:
         store.ensure_coder(coder.name, coder.role)
     codings = _attach(project, snapshot.codings)
-    store.add_codings(codings, actor=actor)
+    store.codings.add(codings, actor=actor)
     return {"documents": added, "codings": len(codings), "cases": len(snapshot.cases)}
 
 

@@ -24,7 +24,7 @@ class AnalysisMixin:
 
     # ------------------------------------------------------------ agreement
     def coverage(self) -> pd.DataFrame:
-        return self.store.coverage_frame()
+        return self.store.codings.coverage()
 
     def agreement(self, *, coders: Sequence[str] | None = None, by: str = "code") -> pd.DataFrame:
         """Agreement statistics (percent, Cohen's κ, Fleiss' κ, Krippendorff's α)."""
@@ -98,7 +98,7 @@ class AnalysisMixin:
         """Record the agreed codes of a segment as the ``consensus`` coder's decision."""
         memo = f"decided by {decided_by}" + (f": {why}" if why else "")
         self.store.ensure_coder("consensus", "consensus")
-        self.store.review_segment(segment_id, "consensus", accept=list(codes), memo=memo)
+        self.store.codings.review(segment_id, "consensus", accept=list(codes), memo=memo)
 
     def assign(
         self,
@@ -118,14 +118,14 @@ class AnalysisMixin:
         if sample is not None and sample < len(segments):
             segments = segments.sample(n=sample, random_state=seed).sort_values("segment_id")
         ids = [int(i) for i in segments["segment_id"]]
-        self.store.create_assignment(name, coders, ids, blind=blind)
+        self.store.assignments.create(name, coders, ids, blind=blind)
         return len(ids)
 
     def assignments(self) -> pd.DataFrame:
-        return self.store.assignments_frame()
+        return self.store.assignments.frame()
 
     def finish_assignment(self, name: str, coder: str) -> None:
-        self.store.finish_assignment(name, coder)
+        self.store.assignments.finish(name, coder)
 
     # ------------------------------------------------------------- analysis
     def matrix(

@@ -264,9 +264,9 @@ class Project(ModelMixin, AnalysisMixin):
                 )
         for coder, role in roles.items():
             self.store.ensure_coder(coder, role)
-        self.store.add_codings(codings, actor=actor)
+        self.store.codings.add(codings, actor=actor)
         for coder, ids in covered.items():
-            self.store.mark_reviewed(sorted(ids), coder)
+            self.store.codings.mark_reviewed(sorted(ids), coder)
         return {"rows": len(rows), "codings": len(codings), "quotes_not_found": missing}
 
     # ----------------------------------------------------------------- read
@@ -294,7 +294,7 @@ class Project(ModelMixin, AnalysisMixin):
 
     def codings(self, **filters: Any) -> pd.DataFrame:
         """Codings as a DataFrame (records.CODING_COLUMNS); filters: coders, statuses, facet."""
-        return self.store.codings_frame(**filters)
+        return self.store.codings.frame(**filters)
 
     def segments_report(self) -> list[dict[str, Any]]:
         """Every segment with its codings, as the ``segments --json`` contract lists them."""
@@ -334,7 +334,7 @@ class Project(ModelMixin, AnalysisMixin):
 
     # --------------------------------------------------------------- coding
     def add_codings(self, codings: Sequence[Coding], actor: str = "system") -> int:
-        return int(self.store.add_codings(codings, actor=actor))
+        return int(self.store.codings.add(codings, actor=actor))
 
     def review(
         self,
@@ -348,7 +348,7 @@ class Project(ModelMixin, AnalysisMixin):
     ) -> dict[str, Any]:
         """Record a reviewer's decision on a segment (accept / correct / reject / skip)."""
         return dict(
-            self.store.review_segment(
+            self.store.codings.review(
                 segment_id, coder, accept=accept, reject=reject, memo=memo, skipped=skipped
             )
         )
@@ -357,7 +357,7 @@ class Project(ModelMixin, AnalysisMixin):
         self, document: str, start: int, end: int, code: str, coder: str, memo: str = ""
     ) -> int:
         """Code a free character span of a document."""
-        return int(self.store.code_span(document, start, end, code, coder, memo))
+        return int(self.store.codings.code_span(document, start, end, code, coder, memo))
 
     # --------------------------------------------------------------- review
     def next_to_review(
@@ -368,8 +368,8 @@ class Project(ModelMixin, AnalysisMixin):
         facet, min_score, max_score, include_interviewer, assignment."""
         assignment = filters.pop("assignment", None)
         if assignment:
-            filters["segment_ids"] = self.store.assignment_segments(assignment, coder)
-        return list(self.store.next_segments(coder, order=order, n=n, **filters))
+            filters["segment_ids"] = self.store.assignments.segments(assignment, coder)
+        return list(self.store.queue.next(coder, order=order, n=n, **filters))
 
     def review_item(self, segment_id: int, coder: str) -> ReviewItem:
         """A segment with its neighbouring turns, the model's suggestions and the coder's decisions."""
@@ -381,9 +381,9 @@ class Project(ModelMixin, AnalysisMixin):
         pos = int(np.flatnonzero(doc["segment_id"].to_numpy() == segment_id)[0])
         previous = _row(doc.iloc[pos - 1]) if pos > 0 else None
         following = _row(doc.iloc[pos + 1]) if pos + 1 < len(doc) else None
-        codings = self.store.codings_frame(segment_ids=[segment_id])
+        codings = self.store.codings.frame(segment_ids=[segment_id])
         names = {c.path: c.name for c in self.codebook().codes}
-        blind = bool(self.store.is_blind(coder))
+        blind = bool(self.store.assignments.is_blind(coder))
         suggested = codings[(codings["status"] == "suggested") & (codings["coder_role"] == "model")]
         suggestions = tuple(
             {
@@ -412,10 +412,10 @@ class Project(ModelMixin, AnalysisMixin):
         Returns the segments concerned (with ``preview=True`` nothing is written).
         Segments the coder already reviewed are left alone.
         """
-        codings = self.store.codings_frame(statuses=["suggested"])
+        codings = self.store.codings.frame(statuses=["suggested"])
         chosen = codings[(codings["code"] == code) & (codings["score"] >= min_score)]
         done = set(
-            self.store.coverage_frame(include_skipped=True).query("coder == @coder")["segment_id"]
+            self.store.codings.coverage(include_skipped=True).query("coder == @coder")["segment_id"]
         )
         chosen = chosen[~chosen["segment_id"].isin(done)]
         if not preview:

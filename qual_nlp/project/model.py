@@ -46,7 +46,7 @@ class ModelMixin:
         """(version, TrainedModel) of the newest trained model, if any."""
         from qual_nlp.suggest import engine
 
-        found = self.store.model_blob(self.MODEL)
+        found = self.store.model_versions.blob(self.MODEL)
         return None if found is None else (found[0], engine.loads(found[1]))
 
     def suggest(self, facet: str | None = None) -> dict[str, Any]:
@@ -81,8 +81,8 @@ class ModelMixin:
         chosen = {facet: proba[facet]} if facet else proba
         found = active.suggestions(chosen, exclusive, cuts)
         found = found.assign(model_version=coder)
-        self.store.replace_suggestions(coder, found, segment_ids=ids, facet=facet)
-        self.store.write_scores(active.priorities(proba, exclusive, cuts), coder)
+        self.store.codings.replace_suggestions(coder, found, segment_ids=ids, facet=facet)
+        self.store.queue.write_scores(active.priorities(proba, exclusive, cuts), coder)
         return {
             "model": coder,
             "segments": len(ids),
@@ -129,7 +129,7 @@ class ModelMixin:
                 "different answers yet; keep reviewing, then train again",
                 "train_seconds": round(time.perf_counter() - started, 2),
             }
-        version = self.store.add_model_version(
+        version = self.store.model_versions.add(
             self.MODEL, metrics, engine.dumps(model), model.n_labels
         )
         summary: dict[str, Any] = {
@@ -146,7 +146,7 @@ class ModelMixin:
 
     def model_history(self) -> pd.DataFrame:
         """One row per model version and facet: labels, macro-F1, κ — is it getting better?"""
-        versions = self.store.model_versions()
+        versions = self.store.model_versions.frame()
         rows = []
         for r in versions.itertuples():
             for facet, m in (r.metrics or {}).items():

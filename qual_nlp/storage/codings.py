@@ -1,30 +1,25 @@
-"""Codings, reviews, model versions and assignments: the analysis half of the store."""
+"""Codings and reviews: what coders (people and the model) applied to which text.
+
+Part of :class:`~qual_nlp.storage.store.Store` (``store.codings``); writes go through
+the shared :class:`~qual_nlp.storage.journal.Journal`.
+"""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import and_, case, delete, func, insert, select, update
+from sqlalchemy import and_, case, delete, func, insert, select
 from sqlalchemy.engine import Connection
 
 from qual_nlp.errors import RecordNotFoundError, ValidationError
 from qual_nlp.records import CODING_COLUMNS, Coding
 from qual_nlp.storage import schema as t
 from qual_nlp.storage.bulk import delete_where_in, fetch_rows, insert_rows
+from qual_nlp.storage.journal import Journal, code_ids, coder_role, document_ids, ensure_coder, now
 
 STATUSES = ("suggested", "accepted", "rejected")
-
-
-def coder_role(name: str) -> str:
-    """The default role of a coder name (``model:…`` coders are models)."""
-    if name.startswith("model:"):
-        return "model"
-    if name == "consensus":
-        return "consensus"
-    return "analyst"
 
 
 def _int_list(ids: Sequence[int]) -> str:
@@ -32,28 +27,16 @@ def _int_list(ids: Sequence[int]) -> str:
     return ", ".join(str(int(i)) for i in ids) or "NULL"
 
 
-class CodingsMixin:
-    """Methods of :class:`~qual_nlp.storage.store.Store` that deal with codings."""
+class Codings:
+    """Codings, reviews and coverage of one project store."""
 
-    engine: Any
-
-    # provided by Store
-    def write(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover
-        raise NotImplementedError
-
-    def ensure_coder(self, name: str, role: str = "analyst", conn: Any = None) -> int:
-        raise NotImplementedError  # pragma: no cover
-
-    def code_ids(self, conn: Connection | None = None) -> dict[str, int]:
-        raise NotImplementedError  # pragma: no cover
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
 
     # ---------------------------------------------------------------- write
-    def _doc_ids(self, conn: Connection) -> dict[str, int]:
-        return {n: i for n, i in conn.execute(select(t.documents.c.name, t.documents.c.id)).all()}
-
     def _rows(self, conn: Connection, codings: Sequence[Coding], stamp: str) -> list[dict]:
-        codes = self.code_ids(conn)
-        docs = self._doc_ids(conn)
+        codes = code_ids(conn)
+        docs = document_ids(conn)
         coder_ids: dict[str, int] = {}
         rows = []
         for c in codings:
@@ -69,7 +52,7 @@ class CodingsMixin:
             if c.document not in docs:
                 raise RecordNotFoundError(f"document {c.document!r} is not in the project")
             if c.coder not in coder_ids:
-                coder_ids[c.coder] = self.ensure_coder(c.coder, coder_role(c.coder), conn)
+                coder_ids[c.coder] = ensure_coder(conn, c.coder, coder_role(c.coder))
             rows.append(
                 {
                     "segment_id": c.segment_id,
@@ -88,14 +71,12 @@ class CodingsMixin:
             )
         return rows
 
-    def add_codings(self, codings: Sequence[Coding], actor: str = "system") -> int:
+    def add(self, codings: Sequence[Coding], actor: str = "system") -> int:
         """Store codings (one transaction); returns how many were written."""
-        from qual_nlp.storage.store import now
-
         if not codings:
             return 0
         summary = {"n": len(codings), "coders": sorted({c.coder for c in codings})}
-        with self.write(actor, "add", "codings", after=summary) as conn:
+        with self.journal.write(actor, "add", "codings", after=summary) as conn:
             rows = self._rows(conn, codings, now())
             conn.execute(insert(t.codings), rows)
         return len(codings)
@@ -114,12 +95,10 @@ class CodingsMixin:
         Suggestions of earlier versions on the same segments are removed; accepted
         and rejected codings are never touched.
         """
-        from qual_nlp.storage.store import now
-
         stamp = now()
-        with self.write(coder, "suggest", "codings", after={"n": len(suggestions)}) as conn:
-            coder_id = self.ensure_coder(coder, "model", conn)
-            codes = self.code_ids(conn)
+        with self.journal.write(coder, "suggest", "codings", after={"n": len(suggestions)}) as conn:
+            coder_id = ensure_coder(conn, coder, "model")
+            codes = code_ids(conn)
             # every version of this model family ("model:name@3" -> "model:name@")
             family = coder.split("@", 1)[0] + "@"
             family_ids = select(t.coders.c.id).where(
@@ -163,7 +142,7 @@ class CodingsMixin:
             insert_rows(conn, t.codings, list(columns), zip(*columns.values(), strict=True))
         return n
 
-    def review_segment(
+    def review(
         self,
         segment_id: int,
         coder: str,
@@ -181,20 +160,18 @@ class CodingsMixin:
         codings, kept as training signal. Earlier decisions of the same coder on
         this segment are replaced, and the segment is marked reviewed.
         """
-        from qual_nlp.storage.store import now
-
         stamp = now()
         overlap = set(accept) & set(reject)
         if overlap:
             raise ValidationError(f"codes both accepted and rejected: {sorted(overlap)}")
         after = {"accept": list(accept), "reject": list(reject), "memo": memo, "skipped": skipped}
-        with self.write(coder, "review", "segment", segment_id, after=after) as conn:
+        with self.journal.write(coder, "review", "segment", segment_id, after=after) as conn:
             seg = conn.execute(select(t.segments).where(t.segments.c.id == segment_id)).mappings()
             segment = seg.first()
             if segment is None:
                 raise RecordNotFoundError(f"segment {segment_id} is not in the project")
-            coder_id = self.ensure_coder(coder, role or coder_role(coder), conn)
-            codes = self.code_ids(conn)
+            coder_id = ensure_coder(conn, coder, role or coder_role(coder))
+            codes = code_ids(conn)
             missing = [c for c in [*accept, *reject] if c not in codes]
             if missing:
                 raise RecordNotFoundError(f"codes not in the codebook: {missing}")
@@ -251,9 +228,9 @@ class CodingsMixin:
         memo: str = "",
     ) -> int:
         """Code a free character span of a document (manual coding in the reader)."""
-        from qual_nlp.storage.store import now
-
-        with self.write(coder, "code_span", "coding", after=[document, start, end, code]) as conn:
+        with self.journal.write(
+            coder, "code_span", "coding", after=[document, start, end, code]
+        ) as conn:
             text = conn.execute(
                 select(t.documents.c.text).where(t.documents.c.name == document)
             ).scalar()
@@ -283,12 +260,12 @@ class CodingsMixin:
             result = conn.execute(insert(t.codings).values(**rows[0]))
             return int(result.inserted_primary_key[0])  # type: ignore[index]
 
-    def delete_coding(self, coding_id: int, actor: str) -> None:
-        with self.write(actor, "delete", "coding", coding_id) as conn:
+    def delete(self, coding_id: int, actor: str) -> None:
+        with self.journal.write(actor, "delete", "coding", coding_id) as conn:
             conn.execute(delete(t.codings).where(t.codings.c.id == coding_id))
 
     # ----------------------------------------------------------------- read
-    def codings_frame(
+    def frame(
         self,
         *,
         coders: Sequence[str] | None = None,
@@ -343,28 +320,28 @@ class CodingsMixin:
             query = query.where(d.c.name == document)
         if segment_ids is not None:
             query = query.where(k.c.segment_id.in_(list(segment_ids)))
-        with self.engine.connect() as conn:
+        with self.journal.engine.connect() as conn:
             frame = pd.DataFrame(conn.execute(query).all(), columns=list(CODING_COLUMNS))
         frame["segment_id"] = frame["segment_id"].astype("Int64")
         return frame
 
-    def coverage_frame(self, *, include_skipped: bool = False) -> pd.DataFrame:
+    def coverage(self, *, include_skipped: bool = False) -> pd.DataFrame:
         """(segment_id, coder) pairs each coder has reviewed — the agreement units."""
         r, cd = t.reviews, t.coders
         query = select(r.c.segment_id, cd.c.name.label("coder")).join(cd, r.c.coder_id == cd.c.id)
         if not include_skipped:
             query = query.where(r.c.skipped.is_(False))
-        with self.engine.connect() as conn:
+        with self.journal.engine.connect() as conn:
             return pd.DataFrame(conn.execute(query).all(), columns=["segment_id", "coder"])
 
     def mark_reviewed(
         self, segment_ids: Sequence[int], coder: str, role: str | None = None
     ) -> None:
-        from qual_nlp.storage.store import now
-
         stamp = now()
-        with self.write(coder, "mark_reviewed", "segments", after={"n": len(segment_ids)}) as conn:
-            coder_id = self.ensure_coder(coder, role or coder_role(coder), conn)
+        with self.journal.write(
+            coder, "mark_reviewed", "segments", after={"n": len(segment_ids)}
+        ) as conn:
+            coder_id = ensure_coder(conn, coder, role or coder_role(coder))
             done = {
                 sid
                 for (sid,) in conn.execute(
@@ -378,147 +355,3 @@ class CodingsMixin:
             ]
             if rows:
                 conn.execute(insert(t.reviews), rows)
-
-    # -------------------------------------------------------- model versions
-    def add_model_version(
-        self, name: str, metrics: dict[str, Any], blob: bytes | None, n_labels: int
-    ) -> int:
-        from qual_nlp.storage.store import now
-
-        with self.write(name, "train", "model", name, after=metrics) as conn:
-            version = (
-                conn.execute(
-                    select(func.max(t.model_versions.c.version)).where(
-                        t.model_versions.c.name == name
-                    )
-                ).scalar()
-                or 0
-            ) + 1
-            conn.execute(
-                insert(t.model_versions).values(
-                    name=name,
-                    version=version,
-                    created_at=now(),
-                    n_labels=n_labels,
-                    metrics=json.dumps(metrics, default=float),
-                    model=blob,
-                )
-            )
-        return int(version)
-
-    def update_model_metrics(self, name: str, version: int, metrics: dict[str, Any]) -> None:
-        mv = t.model_versions
-        where = and_(mv.c.name == name, mv.c.version == version)
-        with self.write(name, "score", "model", f"{name}@{version}", after=metrics) as conn:
-            conn.execute(update(mv).where(where).values(metrics=json.dumps(metrics, default=float)))
-
-    def model_versions(self) -> pd.DataFrame:
-        mv = t.model_versions
-        query = select(
-            mv.c.name, mv.c.version, mv.c.created_at, mv.c.n_labels, mv.c.metrics
-        ).order_by(mv.c.name, mv.c.version)
-        with self.engine.connect() as conn:
-            frame = pd.DataFrame(
-                conn.execute(query).all(),
-                columns=["name", "version", "created_at", "n_labels", "metrics"],
-            )
-        frame["metrics"] = frame["metrics"].map(json.loads)
-        return frame
-
-    def model_blob(self, name: str, version: int | None = None) -> tuple[int, bytes] | None:
-        mv = t.model_versions
-        query = select(mv.c.version, mv.c.model).where(mv.c.name == name)
-        if version is not None:
-            query = query.where(mv.c.version == version)
-        with self.engine.connect() as conn:
-            row = conn.execute(query.order_by(mv.c.version.desc()).limit(1)).first()
-        return None if row is None or row[1] is None else (int(row[0]), bytes(row[1]))
-
-    # ----------------------------------------------------------- assignments
-    def create_assignment(
-        self, name: str, coders: Sequence[str], segment_ids: Sequence[int], *, blind: bool = True
-    ) -> None:
-        from qual_nlp.storage.store import now
-
-        after = {"coders": list(coders), "segments": len(segment_ids), "blind": blind}
-        with self.write("system", "assign", "assignment", name, after=after) as conn:
-            for coder in coders:
-                coder_id = self.ensure_coder(coder, coder_role(coder), conn)
-                found = conn.execute(
-                    select(t.assignments.c.id).where(
-                        and_(t.assignments.c.name == name, t.assignments.c.coder_id == coder_id)
-                    )
-                ).scalar()
-                if found is None:
-                    found = conn.execute(
-                        insert(t.assignments).values(
-                            name=name, coder_id=coder_id, blind=blind, created_at=now()
-                        )
-                    ).inserted_primary_key[0]  # type: ignore[index]
-                conn.execute(
-                    delete(t.assignment_items).where(t.assignment_items.c.assignment_id == found)
-                )
-                rows = [
-                    {"assignment_id": found, "segment_id": int(s)}
-                    for s in dict.fromkeys(segment_ids)
-                ]
-                if rows:
-                    conn.execute(insert(t.assignment_items), rows)
-
-    def finish_assignment(self, name: str, coder: str) -> None:
-        from qual_nlp.storage.store import now
-
-        with self.write(coder, "finish", "assignment", name) as conn:
-            coder_id = conn.execute(select(t.coders.c.id).where(t.coders.c.name == coder)).scalar()
-            conn.execute(
-                update(t.assignments)
-                .where(and_(t.assignments.c.name == name, t.assignments.c.coder_id == coder_id))
-                .values(finished_at=now())
-            )
-
-    def assignments_frame(self) -> pd.DataFrame:
-        a, i, cd, rv = t.assignments, t.assignment_items, t.coders, t.reviews
-        done = (
-            select(func.count())
-            .select_from(i.join(rv, i.c.segment_id == rv.c.segment_id))
-            .where(and_(i.c.assignment_id == a.c.id, rv.c.coder_id == a.c.coder_id))
-            .scalar_subquery()
-        )
-        total = select(func.count()).where(i.c.assignment_id == a.c.id).scalar_subquery()
-        query = select(
-            a.c.name,
-            cd.c.name.label("coder"),
-            a.c.blind,
-            a.c.created_at,
-            a.c.finished_at,
-            total.label("segments"),
-            done.label("reviewed"),
-        ).join(cd, a.c.coder_id == cd.c.id)
-        cols = ["name", "coder", "blind", "created_at", "finished_at", "segments", "reviewed"]
-        with self.engine.connect() as conn:
-            return pd.DataFrame(
-                conn.execute(query.order_by(a.c.name, cd.c.name)).all(), columns=cols
-            )
-
-    def assignment_segments(self, name: str, coder: str) -> list[int]:
-        a, i, cd = t.assignments, t.assignment_items, t.coders
-        query = (
-            select(i.c.segment_id)
-            .join(a, i.c.assignment_id == a.c.id)
-            .join(cd, a.c.coder_id == cd.c.id)
-            .where(and_(a.c.name == name, cd.c.name == coder))
-            .order_by(i.c.segment_id)
-        )
-        with self.engine.connect() as conn:
-            return [int(s) for (s,) in conn.execute(query).all()]
-
-    def is_blind(self, coder: str) -> bool:
-        """True while the coder has an unfinished blind assignment."""
-        a, cd = t.assignments, t.coders
-        query = (
-            select(func.count())
-            .select_from(a.join(cd, a.c.coder_id == cd.c.id))
-            .where(and_(cd.c.name == coder, a.c.blind.is_(True), a.c.finished_at.is_(None)))
-        )
-        with self.engine.connect() as conn:
-            return bool(conn.execute(query).scalar())

@@ -16,24 +16,21 @@ from sqlalchemy import and_, exists, select
 from qual_nlp.errors import ValidationError
 from qual_nlp.storage import schema as t
 from qual_nlp.storage.bulk import delete_where_in, indexes_dropped, insert_rows, upsert_rows
+from qual_nlp.storage.journal import Journal, now
 
 ORDERS = ("uncertainty", "relevance", "document")
 #: Score rows from which a write rebuilds the queue indexes instead of updating them.
 BULK_ROWS = 20_000
 
 
-class QueueMixin:
-    """Methods of :class:`~qual_nlp.storage.store.Store` for the review queue."""
+class ReviewQueue:
+    """The review queue of one project store (``store.queue``)."""
 
-    engine: Any
-
-    def write(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover - Store's
-        raise NotImplementedError
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
 
     def write_scores(self, scores: pd.DataFrame, model_version: str) -> None:
         """Replace priorities for the given segments (columns segment_id, uncertainty, relevance)."""
-        from qual_nlp.storage.store import now
-
         stamp = now()
         ids = scores["segment_id"].astype("int64").tolist()
         rows = zip(
@@ -45,7 +42,7 @@ class QueueMixin:
             strict=True,
         )
         columns = ["segment_id", "model_version", "uncertainty", "relevance", "updated_at"]
-        with self.write(model_version, "score", "segments", after={"n": len(ids)}) as conn:
+        with self.journal.write(model_version, "score", "segments", after={"n": len(ids)}) as conn:
             if len(ids) < BULK_ROWS:
                 upsert_rows(conn, t.segment_scores, columns, "segment_id", rows)
             else:  # a whole-project run: cheaper to rebuild the indexes once
@@ -53,7 +50,7 @@ class QueueMixin:
                     delete_where_in(conn, t.segment_scores, "segment_id", ids)
                     insert_rows(conn, t.segment_scores, columns, rows)
 
-    def next_segments(
+    def next(
         self,
         coder: str,
         *,
@@ -133,7 +130,7 @@ class QueueMixin:
                 query = query.where(exists().where(and_(*cond)))
             return query
 
-        with self.engine.connect() as conn:
+        with self.journal.engine.connect() as conn:
             if order == "document":
                 query = candidates(None).order_by(d.c.name, s.c.start).limit(n)
                 return [int(i) for (i,) in conn.execute(query).all()]
@@ -147,10 +144,10 @@ class QueueMixin:
                 found += [int(i) for (i,) in conn.execute(rest).all()]
             return found
 
-    def segment_scores(self) -> pd.DataFrame:
+    def scores(self) -> pd.DataFrame:
         sc = t.segment_scores
         query = select(sc.c.segment_id, sc.c.model_version, sc.c.uncertainty, sc.c.relevance)
-        with self.engine.connect() as conn:
+        with self.journal.engine.connect() as conn:
             return pd.DataFrame(
                 conn.execute(query).all(),
                 columns=["segment_id", "model_version", "uncertainty", "relevance"],

@@ -1,18 +1,20 @@
 """The project store: the one place that reads and writes the database.
 
-Every write runs in one transaction together with its entry in the append-only
-event log, so a failed import or edit leaves nothing half-written. Callers get
-plain records or DataFrames back, never rows.
+A :class:`Store` holds the project's documents, segments, cases, participants,
+codebook, coders and embedding cache itself, and *has* the parts that deal with the
+rest: ``store.codings`` (codings and reviews), ``store.queue`` (review priorities),
+``store.model_versions`` and ``store.assignments``. Every write of every part goes
+through one :class:`~qual_nlp.storage.journal.Journal`: one transaction with its entry
+in the append-only event log, so a failed import or edit leaves nothing half-written.
+Callers get plain records or DataFrames back, never rows.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import asdict
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,25 +37,18 @@ from qual_nlp.records import (
     SegmentSpan,
 )
 from qual_nlp.storage import schema as t
-from qual_nlp.storage.codings import CodingsMixin
+from qual_nlp.storage.assignments import Assignments
+from qual_nlp.storage.codings import Codings
 from qual_nlp.storage.engine import make_engine, migrate
-from qual_nlp.storage.queue import QueueMixin
+from qual_nlp.storage.journal import Journal, code_ids, now, text_hash, to_json
+from qual_nlp.storage.journal import ensure_coder as _ensure_coder
+from qual_nlp.storage.models import ModelVersions
+from qual_nlp.storage.queue import ReviewQueue
+
+__all__ = ["Store", "now", "text_hash"]
 
 
-def now() -> str:
-    """The current time as ISO 8601 in UTC (seconds)."""
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def text_hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
-
-
-class Store(CodingsMixin, QueueMixin):
+class Store:
     """A qual_nlp project database.
 
     >>> store = Store.open("study.qnlp", create=True)  # doctest: +SKIP
@@ -61,6 +56,11 @@ class Store(CodingsMixin, QueueMixin):
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.journal = Journal(engine)
+        self.codings = Codings(self.journal)
+        self.queue = ReviewQueue(self.journal)
+        self.model_versions = ModelVersions(self.journal)
+        self.assignments = Assignments(self.journal)
 
     # ------------------------------------------------------------------ open
     @classmethod
@@ -86,7 +86,6 @@ class Store(CodingsMixin, QueueMixin):
         return self.engine.url.render_as_string(hide_password=True)
 
     # ----------------------------------------------------------- write path
-    @contextmanager
     def write(
         self,
         actor: str,
@@ -95,45 +94,18 @@ class Store(CodingsMixin, QueueMixin):
         entity_id: Any = None,
         before: Any = None,
         after: Any = None,
-    ) -> Iterator[Connection]:
-        """One transaction plus its event; everything inside commits or nothing does."""
-        with self.engine.begin() as conn:
-            yield conn
-            self._log(conn, actor, action, entity, entity_id, before, after)
-
-    def _log(
-        self,
-        conn: Connection,
-        actor: str,
-        action: str,
-        entity: str,
-        entity_id: Any = None,
-        before: Any = None,
-        after: Any = None,
-    ) -> None:
-        conn.execute(
-            insert(t.events).values(
-                at=now(),
-                actor=actor,
-                action=action,
-                entity=entity,
-                entity_id=None if entity_id is None else str(entity_id),
-                before=None if before is None else _json(before),
-                after=None if after is None else _json(after),
-            )
-        )
+    ) -> AbstractContextManager[Connection]:
+        """One transaction plus its event (:meth:`Journal.write`)."""
+        return self.journal.write(actor, action, entity, entity_id, before, after)
 
     def events(self, limit: int | None = None) -> pd.DataFrame:
-        query = select(t.events).order_by(t.events.c.id.desc())
-        if limit:
-            query = query.limit(limit)
-        with self.engine.connect() as conn:
-            return pd.DataFrame(conn.execute(query).mappings().all())
+        """The event log, newest first."""
+        return self.journal.events(limit)
 
     # ----------------------------------------------------------------- meta
     def _set_meta(self, conn: Connection, key: str, value: Any) -> None:
         conn.execute(delete(t.meta).where(t.meta.c.key == key))
-        conn.execute(insert(t.meta).values(key=key, value=_json(value)))
+        conn.execute(insert(t.meta).values(key=key, value=to_json(value)))
 
     def set_meta(self, key: str, value: Any, actor: str = "system") -> None:
         with self.write(actor, "set", "meta", key, after=value) as conn:
@@ -151,12 +123,12 @@ class Store(CodingsMixin, QueueMixin):
         row = conn.execute(select(t.cases).where(t.cases.c.name == name)).mappings().first()
         if row is None:
             return conn.execute(
-                insert(t.cases).values(name=name, attributes=_json(attributes or {}))
+                insert(t.cases).values(name=name, attributes=to_json(attributes or {}))
             ).inserted_primary_key[0]  # type: ignore[index]
         if attributes:
             merged = {**json.loads(row["attributes"]), **attributes}
             conn.execute(
-                update(t.cases).where(t.cases.c.id == row["id"]).values(attributes=_json(merged))
+                update(t.cases).where(t.cases.c.id == row["id"]).values(attributes=to_json(merged))
             )
         return row["id"]
 
@@ -264,7 +236,7 @@ class Store(CodingsMixin, QueueMixin):
                     text=document.text,
                     sha256=document.sha256,
                     imported_at=document.imported_at or now(),
-                    metadata=_json(document.metadata),
+                    metadata=to_json(document.metadata),
                 )
             ).inserted_primary_key[0]  # type: ignore[index]
             speaker_ids: dict[str, Any] = {}
@@ -441,7 +413,7 @@ class Store(CodingsMixin, QueueMixin):
                         exclusive=facet.exclusive,
                         description=facet.description,
                         position=pos,
-                        polarity=_polarity_json(facet.polarity),
+                        polarity=_polarityto_json(facet.polarity),
                     )
                 )
             existing = {
@@ -462,7 +434,7 @@ class Store(CodingsMixin, QueueMixin):
                     "definition": code.definition,
                     "inclusion": code.inclusion,
                     "exclusion": code.exclusion,
-                    "examples": _json(list(code.examples)),
+                    "examples": to_json(list(code.examples)),
                     "color": code.color,
                     "position": pos,
                     "active": True,
@@ -513,19 +485,16 @@ class Store(CodingsMixin, QueueMixin):
             )
         return Codebook(cb["name"], facet_list, code_list, cb["version"], cb["description"])
 
-    def code_ids(self, conn: Connection | None = None) -> dict[str, int]:
+    def code_ids(self) -> dict[str, int]:
         """Map of code path → row id (active and inactive codes)."""
-        query = select(t.codes.c.path, t.codes.c.id)
-        if conn is not None:
-            return {p: i for p, i in conn.execute(query).all()}
-        with self.engine.connect() as c:
-            return {p: i for p, i in c.execute(query).all()}
+        with self.engine.connect() as conn:
+            return code_ids(conn)
 
     def remap_codes(self, mapping: dict[str, str], actor: str = "system") -> int:
         """Move codings from old code paths to new ones (after a merge or move)."""
         moved = 0
         with self.write(actor, "remap", "codings", after=mapping) as conn:
-            ids = self.code_ids(conn)
+            ids = code_ids(conn)
             for old, new in mapping.items():
                 if old == new or old not in ids:
                     continue
@@ -542,16 +511,10 @@ class Store(CodingsMixin, QueueMixin):
         return moved
 
     # --------------------------------------------------------------- coders
-    def ensure_coder(self, name: str, role: str = "analyst", conn: Connection | None = None) -> int:
-        if conn is None:
-            with self.write(name, "ensure", "coder", name, after={"role": role}) as c:
-                return self.ensure_coder(name, role, c)
-        found = conn.execute(select(t.coders.c.id).where(t.coders.c.name == name)).scalar()
-        if found is not None:
-            return int(found)
-        return int(
-            conn.execute(insert(t.coders).values(name=name, role=role)).inserted_primary_key[0]  # type: ignore[index]
-        )
+    def ensure_coder(self, name: str, role: str = "analyst") -> int:
+        """The id of coder ``name``, created (and logged) with ``role`` when new."""
+        with self.write(name, "ensure", "coder", name, after={"role": role}) as conn:
+            return _ensure_coder(conn, name, role)
 
     def coders(self) -> list[Coder]:
         with self.engine.connect() as conn:
@@ -610,7 +573,7 @@ def as_dict(record: Any) -> dict[str, Any]:
     return asdict(record)
 
 
-def _polarity_json(polarity: Polarity | None) -> str | None:
+def _polarityto_json(polarity: Polarity | None) -> str | None:
     if polarity is None:
         return None
     return json.dumps(polarity.as_data(), ensure_ascii=False)

@@ -1,0 +1,117 @@
+"""The write path every part of the store shares: one transaction plus its event.
+
+Every write runs in one transaction together with its entry in the append-only
+event log, so a failed import or edit leaves nothing half-written. The lookups that
+several tables' writers need (coders by name, codes and documents by path and name)
+live here too, so the parts of the store depend on this module and never on each other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import insert, select
+from sqlalchemy.engine import Connection, Engine
+
+from qual_nlp.storage import schema as t
+
+
+def now() -> str:
+    """The current time as ISO 8601 in UTC (seconds)."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def coder_role(name: str) -> str:
+    """The default role of a coder name (``model:…`` coders are models)."""
+    if name.startswith("model:"):
+        return "model"
+    if name == "consensus":
+        return "consensus"
+    return "analyst"
+
+
+def ensure_coder(conn: Connection, name: str, role: str = "analyst") -> int:
+    """The id of coder ``name``, created with ``role`` when new."""
+    found = conn.execute(select(t.coders.c.id).where(t.coders.c.name == name)).scalar()
+    if found is not None:
+        return int(found)
+    return int(
+        conn.execute(insert(t.coders).values(name=name, role=role)).inserted_primary_key[0]  # type: ignore[index]
+    )
+
+
+def code_ids(conn: Connection) -> dict[str, int]:
+    """Code path -> id."""
+    return {p: i for p, i in conn.execute(select(t.codes.c.path, t.codes.c.id)).all()}
+
+
+def document_ids(conn: Connection) -> dict[str, int]:
+    """Document name -> id."""
+    return {n: i for n, i in conn.execute(select(t.documents.c.name, t.documents.c.id)).all()}
+
+
+class Journal:
+    """Transactions with their event, over one engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def write(
+        self,
+        actor: str,
+        action: str,
+        entity: str,
+        entity_id: Any = None,
+        before: Any = None,
+        after: Any = None,
+    ) -> Iterator[Connection]:
+        """One transaction plus its event; everything inside commits or nothing does."""
+        with self.engine.begin() as conn:
+            yield conn
+            self.log(conn, actor, action, entity, entity_id, before, after)
+
+    def log(
+        self,
+        conn: Connection,
+        actor: str,
+        action: str,
+        entity: str,
+        entity_id: Any = None,
+        before: Any = None,
+        after: Any = None,
+    ) -> None:
+        """Append one event inside the caller's transaction."""
+        conn.execute(
+            insert(t.events).values(
+                at=now(),
+                actor=actor,
+                action=action,
+                entity=entity,
+                entity_id=None if entity_id is None else str(entity_id),
+                before=None if before is None else to_json(before),
+                after=None if after is None else to_json(after),
+            )
+        )
+
+    def events(self, limit: int | None = None) -> pd.DataFrame:
+        """The event log, newest first."""
+        query = select(t.events).order_by(t.events.c.id.desc())
+        if limit:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            return pd.DataFrame(conn.execute(query).mappings().all())
