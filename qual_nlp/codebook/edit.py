@@ -10,14 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
-from qual_nlp.codebook.io import (
-    _canonical,
-    _facet,
-    _problems,
-    _raise,
-    descendants,
-    get_code,
-)
+from qual_nlp.codebook.checks import _problems, _raise
+from qual_nlp.codebook.tree import _canonical, _facet, descendants, get_code
 from qual_nlp.errors import CodebookError
 from qual_nlp.records import Code, Codebook, Facet
 
