@@ -7,14 +7,10 @@ import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from qual_nlp.errors import ModelError, ValidationError
-from qual_nlp.suggest.classifier import (
-    ExclusiveClassifier,
-    MultiLabelClassifier,
-    tune_offsets,
-    tune_thresholds,
-)
+from qual_nlp.suggest.classifier import ExclusiveClassifier, MultiLabelClassifier
 from qual_nlp.suggest.features import TextFeatures, pool_passages, split_passages
 from qual_nlp.suggest.modelio import load_estimator, save_estimator
+from qual_nlp.suggest.tuning import tune_offsets, tune_thresholds
 from qual_nlp.suggest.zeroshot import NONE, PrototypeScorer
 
 

@@ -3,7 +3,8 @@
 Owns: :mod:`~qual_nlp.suggest.embed` (cached sentence embeddings over the encoder that
 :mod:`qual_nlp.resources` loads), :mod:`~qual_nlp.suggest.zeroshot` (prototype scoring
 from the codebook, with an explicit "none" and a polarity axis), :mod:`~qual_nlp.suggest.
-features` and :mod:`~qual_nlp.suggest.classifier` (scikit-learn estimators per facet),
+features` and :mod:`~qual_nlp.suggest.classifier` (scikit-learn estimators per facet,
+fitted by :mod:`~qual_nlp.suggest.logistic` and tuned by :mod:`~qual_nlp.suggest.tuning`),
 :mod:`~qual_nlp.suggest.engine` (zero-shot and trained blended, per facet),
 :mod:`~qual_nlp.suggest.active` (review order), :mod:`~qual_nlp.suggest.labels` (training
 labels from codings), :mod:`~qual_nlp.suggest.modelio` (pickle-free model files),
