@@ -1,13 +1,10 @@
-"""Write REFI-QDA projects (.qdpx) and codebooks (.qdc) that NVivo, ATLAS.ti, MAXQDA and
-QualCoder open.
+"""Write REFI-QDA projects (.qdpx) that NVivo, ATLAS.ti, MAXQDA and QualCoder open.
 
 What goes where (QDA-XML 1.0, REFI-QDA 1.5):
 
-* facets → top-level ``Code`` with ``isCodable="false"``; codes nest beneath them,
-  with ``color`` as ``#RRGGBB`` (``#RGB`` is expanded, non-hex colors are left out);
-  ``Description`` holds the definition, ``Include:``/``Exclude:`` criteria and
-  ``Examples:``, then a last line ``qual_nlp:{json}`` with the code id (facet id
-  and exclusivity for facets) so our own import restores them;
+* the codebook → the project's ``CodeBook`` and a code ``Set``, laid out as
+  :mod:`~qual_nlp.exchange.qdc` writes a .qdc (facets → top-level codes,
+  ``Description`` ending in a ``qual_nlp:{json}`` line);
 * documents → ``TextSource`` with ``plainTextPath="internal://<GUID>.txt"``; the text
   is shipped as ``sources/<GUID>.txt`` (UTF-8, no BOM, exactly ``Document.text``);
   ``imported_at`` becomes ``creationDateTime``, the case a ``SourceRef`` of its case;
@@ -26,12 +23,14 @@ What goes where (QDA-XML 1.0, REFI-QDA 1.5):
   ("qual_nlp data") that only our import reads;
 * cases → ``Case`` with ``VariableValue``s and ``SourceRef``s to their documents;
   participants → one ``Case`` each (name = label, plus the case in brackets), with a
-  ``participant_role`` variable and a marker that restores the participant;
-* the codebook's name, version and description → a code ``Set`` listing its codes.
+  ``participant_role`` variable and a marker that restores the participant.
 
 GUIDs are uuid5 of the record's identity, so exporting twice gives the same GUIDs
 (and the same bytes). Code GUIDs depend only on the codebook, so a codebook shared
 by projects keeps its GUIDs in every export.
+
+:func:`~qual_nlp.exchange.qdc.write_qdc` and :func:`~qual_nlp.exchange.qdc.codebook_xml`
+are importable from here too.
 
 >>> write_qdpx(snapshot, "study.qdpx")  # doctest: +SKIP
 >>> write_qdc(snapshot.codebook, "cm-implementation.qdc")  # doctest: +SKIP
@@ -41,13 +40,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import tempfile
 import uuid
 import zipfile
-from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections import defaultdict
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -55,45 +51,25 @@ from typing import Any
 
 from lxml import etree
 
-from qual_nlp import __version__
 from qual_nlp.errors import ExchangeError
-from qual_nlp.exchange.refi_import import (
-    CODEBOOK_NS,
-    EXAMPLES,
-    EXCLUDE,
-    INCLUDE,
-    MARKER,
+from qual_nlp.exchange.qda_xml import (
+    _ROOT_NS,
+    _SCHEMA_URL,
     PROJECT_NS,
-    parse_code_description,
+    XSI,
+    _guid,
+    _serialise,
+    _sub,
+    _write_atomic,
+    _x,
+    origin,
+    with_marker,
 )
-from qual_nlp.records import Code, Codebook, Coding, Document, ProjectSnapshot
+from qual_nlp.exchange.qdc import _codebook_set, _codes, codebook_xml, write_qdc
+from qual_nlp.records import Coding, Document, ProjectSnapshot
 
-XSI = "http://www.w3.org/2001/XMLSchema-instance"
-_ROOT_NS = uuid.uuid5(uuid.NAMESPACE_URL, "https://qual-nlp.invalid/refi-qda")
-_SCHEMA_URL = {
-    PROJECT_NS: "http://schema.qdasoftware.org/versions/Project/v1.0/Project.xsd",
-    CODEBOOK_NS: "http://schema.qdasoftware.org/versions/Codebook/v1.0/Codebook.xsd",
-}
-_RGB = re.compile(r"^#([A-Fa-f0-9]{6}|[A-Fa-f0-9]{3})$")
 _DATETIME = re.compile(r"^-?\d{4,}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?$")
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
-
-
-def _x(text: str) -> str:
-    """Drop characters XML 1.0 cannot carry (control characters, lone surrogates)."""
-    return _NOT_XML.sub("", text)
-
-
-def _guid(namespace: uuid.UUID, identity: str) -> str:
-    return str(uuid.uuid5(namespace, identity)).upper()
-
-
-def _color(value: str | None) -> str | None:
-    """#RRGGBB (a #RGB shorthand is expanded); None for anything that is not a hex color."""
-    if not value or not _RGB.match(value):
-        return None
-    return value if len(value) == 7 else "#" + "".join(ch * 2 for ch in value[1:])
 
 
 def _datetime(value: str) -> str | None:
@@ -106,168 +82,6 @@ def _datetime(value: str) -> str | None:
         return datetime.fromisoformat(value).isoformat()
     except ValueError:
         return None
-
-
-def _sub(
-    parent: etree._Element, ns: str, tag: str, text: str | None = None, /, **attrs: Any
-) -> Any:
-    el = etree.SubElement(parent, f"{{{ns}}}{tag}", {k: _x(str(v)) for k, v in attrs.items()})
-    if text is not None:
-        el.text = _x(text)
-    return el
-
-
-def with_marker(body: str, data: dict[str, Any]) -> str:
-    """Append ``qual_nlp:{json}`` as the last line of a description."""
-    line = MARKER + json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    return f"{body}\n\n{line}" if body else line
-
-
-def render_code_description(
-    definition: str, inclusion: str, exclusion: str, examples: tuple[str, ...]
-) -> str:
-    """Lay out a code's definition, criteria and examples as one readable text."""
-    parts = [definition] if definition else []
-    if inclusion:
-        parts.append(INCLUDE + inclusion)
-    if exclusion:
-        parts.append(EXCLUDE + exclusion)
-    if examples:
-        parts.append(EXAMPLES + "".join(f"\n- {e}" for e in examples))
-    return "\n\n".join(parts)
-
-
-def _serialise(root: etree._Element) -> bytes:
-    body = etree.tostring(root, xml_declaration=False, encoding="UTF-8", pretty_print=True)
-    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body
-
-
-def _write_atomic(path: Path, write: Any) -> None:
-    """Write through a temporary file in the same folder, then rename over ``path``."""
-    path = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
-    except OSError as exc:
-        raise ExchangeError(
-            f"{path}: cannot write here ({exc.strerror}). Choose an existing, writable folder"
-        ) from exc
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-# --------------------------------------------------------------------------
-# Codebook
-# --------------------------------------------------------------------------
-
-
-def _code_description(code: Code) -> str:
-    body = render_code_description(code.definition, code.inclusion, code.exclusion, code.examples)
-    data: dict[str, Any] = {"code": code.id}
-    original = (code.definition, code.inclusion, code.exclusion, tuple(code.examples))
-    if parse_code_description(body) != original:
-        keys = ("definition", "inclusion", "exclusion", "examples")
-        data["fields"] = dict(zip(keys, [*original[:3], list(original[3])], strict=True))
-    return with_marker(body, data)
-
-
-def _codes(parent: etree._Element, ns: str, codebook: Codebook) -> dict[str, str]:
-    """Write facets and codes under ``parent`` (a <Codes>); return code path → GUID."""
-    space = uuid.uuid5(_ROOT_NS, f"codebook:{codebook.name}")
-    facet_ids = {f.id for f in codebook.facets}
-    ids = {c.id for c in codebook.codes}
-    if len(ids) < len(codebook.codes):
-        twice = sorted(i for i, n in Counter(c.id for c in codebook.codes).items() if n > 1)
-        raise ExchangeError(
-            f"codebook {codebook.name!r}: code ids {twice} occur more than once; "
-            "ids must be unique within a codebook. Rename the duplicates"
-        )
-    children: dict[tuple[str, str | None], list[Code]] = defaultdict(list)
-    for code in codebook.codes:
-        if code.facet not in facet_ids:
-            raise ExchangeError(
-                f"codebook {codebook.name!r}: code {code.id!r} belongs to facet {code.facet!r}, "
-                "which the codebook does not define. Add the facet or move the code"
-            )
-        if code.parent is not None and code.parent not in ids:
-            raise ExchangeError(
-                f"codebook {codebook.name!r}: code {code.id!r} has parent {code.parent!r}, "
-                "which is not a code of the codebook. Fix the parent id"
-            )
-        children[(code.facet, code.parent)].append(code)
-    paths: dict[str, str] = {}
-
-    def add(el: etree._Element, code: Code) -> None:
-        guid = _guid(space, f"code:{code.id}")
-        attrs = {"guid": guid, "name": code.name, "isCodable": "true"}
-        if color := _color(code.color):
-            attrs["color"] = color
-        node = _sub(el, ns, "Code", **attrs)
-        _sub(node, ns, "Description", _code_description(code))
-        paths[code.path] = guid
-        for child in children.get((code.facet, code.id), ()):
-            add(node, child)
-
-    for facet in codebook.facets:
-        guid = _guid(space, f"facet:{facet.id}")
-        node = _sub(parent, ns, "Code", guid=guid, name=facet.name, isCodable="false")
-        marker = {"facet": facet.id, "exclusive": facet.exclusive}
-        _sub(node, ns, "Description", with_marker(facet.description, marker))
-        for code in children.get((facet.id, None), ()):
-            add(node, code)
-    missing = {c.path for c in codebook.codes} - paths.keys()
-    if missing:
-        raise ExchangeError(
-            f"codebook {codebook.name!r}: codes {sorted(missing)} are unreachable from their "
-            "facet (a parent chain that loops or crosses facets). Fix the parent ids"
-        )
-    return paths
-
-
-def _codebook_set(
-    parent: etree._Element, ns: str, codebook: Codebook, guids: Iterable[str]
-) -> None:
-    space = uuid.uuid5(_ROOT_NS, f"codebook:{codebook.name}")
-    sets = _sub(parent, ns, "Sets")
-    marker = {"codebook": codebook.name, "version": codebook.version}
-    s = _sub(sets, ns, "Set", guid=_guid(space, "set:codebook"), name=codebook.name)
-    _sub(s, ns, "Description", with_marker(codebook.description, marker))
-    attr = "guid" if ns == CODEBOOK_NS else "targetGUID"  # the two schemas differ here
-    for guid in guids:
-        _sub(s, ns, "MemberCode", **{attr: guid})
-
-
-def codebook_xml(codebook: Codebook) -> bytes:
-    """The codebook as a QDA-XML codebook document (.qdc), UTF-8 with XML declaration.
-
-    >>> codebook_xml(codebook)[:38]  # doctest: +SKIP
-    b'<?xml version="1.0" encoding="UTF-8"?>'
-    """
-    ns = CODEBOOK_NS
-    root = etree.Element(f"{{{ns}}}CodeBook", nsmap={None: ns, "xsi": XSI})
-    root.set(f"{{{XSI}}}schemaLocation", f"{ns} {_SCHEMA_URL[ns]}")
-    root.set("origin", f"qual_nlp {__version__}")
-    if not codebook.facets:
-        raise ExchangeError(
-            f"codebook {codebook.name!r} has no facets; a .qdc needs at least one code. "
-            "Add a facet with codes first"
-        )
-    paths = _codes(_sub(root, ns, "Codes"), ns, codebook)
-    _codebook_set(root, ns, codebook, paths.values())
-    return _serialise(root)
-
-
-def write_qdc(codebook: Codebook, path: str | Path) -> None:
-    """Write ``codebook`` to ``path`` as a REFI-QDA codebook (.qdc).
-
-    >>> write_qdc(codebook, "cm-implementation.qdc")  # doctest: +SKIP
-    """
-    data = codebook_xml(codebook)
-    _write_atomic(Path(path), lambda tmp: tmp.write_bytes(data))
 
 
 # --------------------------------------------------------------------------
@@ -399,7 +213,7 @@ class _ProjectWriter:
         root = etree.Element(f"{{{ns}}}Project", nsmap={None: ns, "xsi": XSI})
         root.set(f"{{{XSI}}}schemaLocation", f"{ns} {_SCHEMA_URL[ns]}")
         root.set("name", _x(snap.name))
-        root.set("origin", f"qual_nlp {__version__}")
+        root.set("origin", origin())
         if created := _datetime(snap.created_at):
             root.set("creationDateTime", created)
         if self.users:

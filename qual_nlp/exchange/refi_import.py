@@ -1,4 +1,4 @@
-"""Read REFI-QDA projects (.qdpx) and codebooks (.qdc) into plain records.
+"""Read REFI-QDA projects (.qdpx) into a ProjectSnapshot: sources, codings, users, cases.
 
 The file is treated as untrusted: no DTD, no entity expansion, no network, zip
 entries may not escape the archive, and size limits (:class:`ZipLimits`) refuse
@@ -7,10 +7,8 @@ zip bombs before anything is decompressed. Every refusal is an
 
 Mapping (QDA-XML → qual_nlp):
 
-* top-level codes → facets (multi-label unless our own marker says exclusive);
-  nested codes → codes, with ``parent`` for deeper levels; a top-level leaf code
-  without our marker goes to a facet ``codes``; a top-level code that carries
-  codings itself also becomes a code of its facet (same id);
+* the ``CodeBook`` → the snapshot's codebook, read as :mod:`~qual_nlp.exchange.qdc`
+  reads a .qdc (top-level codes → facets, nested codes → codes);
 * ``Users`` → coders; ``Coding/@creatingUser`` → the coding's coder;
 * ``PlainTextSelection`` start/end (Unicode code points, end exclusive, as the
   standard's section 10.2 and ATLAS.ti's exports count) → ``start``/``end``;
@@ -29,6 +27,8 @@ in qual_nlp (pictures, audio/video, PDF area selections, sets of codes or notes,
 links, graphs) are skipped with one :class:`RefiImportWarning` that lists them,
 as the standard's section 7 asks.
 
+:func:`~qual_nlp.exchange.qdc.read_qdc` is importable from here too.
+
 >>> snapshot = read_qdpx("study.qdpx")  # doctest: +SKIP
 >>> codebook = read_qdc("codebook.qdc")  # doctest: +SKIP
 """
@@ -42,12 +42,13 @@ import warnings
 import zipfile
 from bisect import bisect_left
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lxml import etree
 
+from qual_nlp.exchange.qda_xml import PROJECT_NS, _unique, guid_key, split_marker
+from qual_nlp.exchange.qdc import _CodebookBuilder, read_qdc
 from qual_nlp.exchange.safe_archive import (
     DEFAULT_LIMITS,
     ZipLimits,
@@ -56,196 +57,11 @@ from qual_nlp.exchange.safe_archive import (
     _error,
     parse_xml,
 )
-from qual_nlp.records import (
-    Case,
-    Code,
-    Codebook,
-    Coder,
-    Coding,
-    Document,
-    Facet,
-    Participant,
-    ProjectSnapshot,
-)
-
-PROJECT_NS = "urn:QDA-XML:project:1.0"
-CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
-#: Prefix of the machine-readable last line of descriptions we write.
-MARKER = "qual_nlp:"
-#: Headings of the code description layout (see :func:`parse_code_description`).
-INCLUDE, EXCLUDE, EXAMPLES = "Include: ", "Exclude: ", "Examples:"
-FALLBACK_FACET = "codes"
+from qual_nlp.records import Case, Coder, Coding, Document, Participant, ProjectSnapshot
 
 
 class RefiImportWarning(UserWarning):
     """Part of a REFI-QDA file was skipped (unsupported element or unreadable source)."""
-
-
-# --------------------------------------------------------------------------
-# Markers and description layout (the writer imports these)
-# --------------------------------------------------------------------------
-
-
-def split_marker(text: str | None) -> tuple[str, dict[str, Any] | None]:
-    """Split a description into its human text and our marker data (if any)."""
-    if not text:
-        return "", None
-    full = text.rstrip()
-    head, _, last = full.rpartition("\n")
-    if not last.startswith(MARKER):
-        return text, None
-    try:
-        data = json.loads(last[len(MARKER) :])
-    except ValueError:
-        return text, None
-    if not isinstance(data, dict):
-        return text, None
-    return (head[:-1] if head.endswith("\n") else head), data
-
-
-def parse_code_description(body: str) -> tuple[str, str, str, tuple[str, ...]]:
-    """Definition, inclusion, exclusion and examples of a code description we wrote.
-
-    The layout: the definition, then paragraphs ``Include: …`` and ``Exclude: …``,
-    then ``Examples:`` with one ``- example`` line each.
-    """
-    sections: dict[str, list[str]] = {"def": [], "inc": [], "exc": [], "ex": []}
-    current = "def"
-    for para in body.split("\n\n") if body else []:
-        if para.startswith(INCLUDE):
-            current, para = "inc", para[len(INCLUDE) :]
-        elif para.startswith(EXCLUDE):
-            current, para = "exc", para[len(EXCLUDE) :]
-        elif para.startswith(EXAMPLES + "\n- ") or para == EXAMPLES:
-            current, para = "ex", para[len(EXAMPLES) :]
-        sections[current].append(para)
-    examples = "\n\n".join(sections["ex"])
-    items = tuple(examples[3:].split("\n- ")) if examples.startswith("\n- ") else ()
-    return (
-        "\n\n".join(sections["def"]),
-        "\n\n".join(sections["inc"]),
-        "\n\n".join(sections["exc"]),
-        items,
-    )
-
-
-# --------------------------------------------------------------------------
-# Codebook
-# --------------------------------------------------------------------------
-
-
-def guid_key(value: str | None) -> str:
-    """Normalise a GUID for lookups: no braces, upper case."""
-    return (value or "").strip().strip("{}").upper()
-
-
-def _slug(name: str) -> str:
-    return re.sub(r"\W+", "_", name.strip().lower()).strip("_") or "code"
-
-
-def _unique(base: str, taken: set[str]) -> str:
-    candidate, n = base, 1
-    while candidate in taken:
-        n += 1
-        candidate = f"{base}_{n}"
-    taken.add(candidate)
-    return candidate
-
-
-@dataclass
-class _CodebookBuilder:
-    """Turn a <Codes> tree into facets and codes; remembers GUID → code path."""
-
-    ns: str
-    facets: list[Facet] = field(default_factory=list)
-    codes: list[Code] = field(default_factory=list)
-    paths: dict[str, str] = field(default_factory=dict)  # code GUID → "facet/code"
-    facet_of_top: dict[str, tuple[str, str]] = field(default_factory=dict)  # GUID → (facet, name)
-    facet_ids: set[str] = field(default_factory=set)
-    code_ids: set[str] = field(default_factory=set)
-
-    def _q(self, name: str) -> str:
-        return f"{{{self.ns}}}{name}"
-
-    def _desc(self, el: etree._Element) -> str:
-        d = el.find(self._q("Description"))
-        return d.text or "" if d is not None else ""
-
-    def build(self, codes_el: etree._Element | None) -> None:
-        if codes_el is None:
-            return
-        for top in codes_el.iterfind(self._q("Code")):
-            body, marker = split_marker(self._desc(top))
-            children = top.findall(self._q("Code"))
-            name = top.get("name") or "Unnamed"
-            if (marker and "facet" in marker) or (children and not (marker and "code" in marker)):
-                fid = _unique(str((marker or {}).get("facet") or _slug(name)), self.facet_ids)
-                exclusive = bool((marker or {}).get("exclusive", False))
-                self.facets.append(Facet(fid, name, exclusive, body))
-                self.facet_of_top[guid_key(top.get("guid"))] = (fid, name)
-                for child in children:
-                    self._code(child, fid, None)
-            else:
-                self._ensure_fallback()
-                self._code(top, FALLBACK_FACET, None)
-
-    def _ensure_fallback(self) -> None:
-        if FALLBACK_FACET not in self.facet_ids:
-            self.facet_ids.add(FALLBACK_FACET)
-            self.facets.append(Facet(FALLBACK_FACET, "Codes", False, ""))
-
-    def _code(self, el: etree._Element, facet: str, parent: str | None) -> None:
-        body, marker = split_marker(self._desc(el))
-        name = el.get("name") or "Unnamed"
-        if marker and "code" in marker:
-            cid = _unique(str(marker["code"]), self.code_ids)
-            fields = marker.get("fields")
-            if isinstance(fields, dict):
-                definition = str(fields.get("definition", ""))
-                inclusion = str(fields.get("inclusion", ""))
-                exclusion = str(fields.get("exclusion", ""))
-                examples = tuple(str(e) for e in fields.get("examples", ()))
-            else:
-                definition, inclusion, exclusion, examples = parse_code_description(body)
-        else:
-            cid = _unique(_slug(name), self.code_ids)
-            definition, inclusion, exclusion, examples = body, "", "", ()
-        color = el.get("color")
-        self.codes.append(
-            Code(cid, facet, name, parent, definition, inclusion, exclusion, examples, color)
-        )
-        self.paths[guid_key(el.get("guid"))] = f"{facet}/{cid}"
-        for child in el.iterfind(self._q("Code")):
-            self._code(child, facet, cid)
-
-    def path_for(self, guid: str) -> str | None:
-        """Code path of a GUID; a coded top-level code becomes a code of its own facet."""
-        key = guid_key(guid)
-        if key in self.paths:
-            return self.paths[key]
-        if key in self.facet_of_top:
-            fid, name = self.facet_of_top[key]
-            cid = _unique(fid, self.code_ids)
-            self.codes.append(Code(cid, fid, name))
-            self.paths[key] = f"{fid}/{cid}"
-            return self.paths[key]
-        return None
-
-    def codebook(self, sets_el: etree._Element | None, default_name: str) -> Codebook:
-        name, version, description = default_name, "1", ""
-        if sets_el is not None:
-            for s in sets_el.iterfind(self._q("Set")):
-                body, marker = split_marker(self._desc(s))
-                if marker and "codebook" in marker:
-                    name = s.get("name") or default_name
-                    version, description = str(marker.get("version", "1")), body
-                    break
-        return Codebook(name, tuple(self.facets), tuple(self.codes), version, description)
-
-
-# --------------------------------------------------------------------------
-# Project
-# --------------------------------------------------------------------------
 
 
 def normalise_text(text: str) -> tuple[str, list[int]]:
@@ -632,33 +448,6 @@ class _ProjectReader:
                 continue
             out.append(coding)
         return out
-
-
-def read_qdc(path: str | Path, *, limits: ZipLimits = DEFAULT_LIMITS) -> Codebook:
-    """Read a REFI-QDA codebook (.qdc) into a :class:`~qual_nlp.records.Codebook`.
-
-    >>> read_qdc("cm-implementation.qdc").facets[0].id  # doctest: +SKIP
-    'valence'
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise _error(path, "no such file", "Check the path")
-    size = path.stat().st_size
-    if size > limits.max_entry_bytes:
-        raise _error(
-            path,
-            f"the file is {size} bytes, above the limit of {limits.max_entry_bytes}",
-            "If the file is genuine, raise ZipLimits(max_entry_bytes=...)",
-        )
-    data = path.read_bytes()
-    if data.startswith(b"PK\x03\x04"):
-        raise _error(
-            path, "this is a zip archive, not a codebook", "Read .qdpx projects with read_qdpx"
-        )
-    root = parse_xml(data, str(path), CODEBOOK_NS, "CodeBook")
-    builder = _CodebookBuilder(CODEBOOK_NS)
-    builder.build(root.find(f"{{{CODEBOOK_NS}}}Codes"))
-    return builder.codebook(root.find(f"{{{CODEBOOK_NS}}}Sets"), path.stem)
 
 
 def read_qdpx(path: str | Path, *, limits: ZipLimits = DEFAULT_LIMITS) -> ProjectSnapshot:
