@@ -28,7 +28,7 @@ STAT_FORMAT = {
 # -------------------------------------------------------------- assignments
 def _finish(name: str) -> None:
     try:
-        common.project().finish_assignment(name, common.coder())
+        common.project().review.finish_assignment(name, common.coder())
     except Exception as exc:
         st.session_state["agree_msg"] = ("error", str(exc))
         return
@@ -37,7 +37,7 @@ def _finish(name: str) -> None:
 
 def assignments(proj: Project) -> None:
     me = common.coder()
-    table = proj.assignments()
+    table = proj.review.assignments()
     mine = table[(table["coder"] == me) & table["finished_at"].isna()]
     if not mine.empty:
         st.markdown(
@@ -78,7 +78,7 @@ def assignments(proj: Project) -> None:
                     st.error("Give the assignment a name and at least one coder.")
                 else:
                     with common.guarded("Assignment"):
-                        n = proj.assign(
+                        n = proj.review.assign(
                             name.strip(),
                             coders,
                             documents=documents or None,
@@ -119,9 +119,9 @@ def statistics(proj: Project, codebook: Codebook) -> None:
     frame: pd.DataFrame | None = None
     with common.guarded("Agreement"):
         if with_model:
-            frame = proj.model_agreement(against=coders, by=by)
+            frame = proj.agreement.model_report(against=coders, by=by)
         else:
-            frame = proj.agreement(coders=coders, by=by)
+            frame = proj.agreement.report(coders=coders, by=by)
     if frame is None:
         return
     if frame.empty:
@@ -153,7 +153,7 @@ def _record(segment_id: int, key: str, why_key: str) -> None:
     codes = list(st.session_state.get(key, []))
     why = str(st.session_state.get(why_key, "")).strip()
     try:
-        common.project().record_consensus(segment_id, codes, decided_by=common.coder(), why=why)
+        common.project().agreement.record_consensus(segment_id, codes, decided_by=common.coder(), why=why)
     except Exception as exc:
         st.session_state["agree_msg"] = ("error", str(exc))
         return
@@ -168,7 +168,7 @@ def _consensus(proj: Project, row: Any, coders: list[str], labels: dict[str, str
     memos = row.get("memos_by_coder") or {}
     for who, memo in memos.items() if isinstance(memos, dict) else []:
         st.caption(f"{who}: {memo}")
-    proposal = proj.consensus_proposal(sid, coders)
+    proposal = proj.agreement.consensus_proposal(sid, coders)
     key = f"agree_codes_{sid}"
     if key not in st.session_state:
         st.session_state[key] = [str(c) for c in proposal.loc[proposal["proposed"], "code"]]
@@ -202,7 +202,7 @@ def disagreements(proj: Project, codebook: Codebook) -> None:
         return
     frame: pd.DataFrame | None = None
     with common.guarded("Disagreements"):
-        frame = proj.disagreements(coders=coders, facet=None if facet == "(all)" else facet)
+        frame = proj.agreement.disagreements(coders=coders, facet=None if facet == "(all)" else facet)
     if frame is None:
         return
     if frame.empty:

@@ -129,7 +129,7 @@ def _move(proj: Project, labels: dict[str, str]) -> None:
 def _qdc_bytes() -> bytes:
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "codebook.qdc"
-        common.project().export("qdc", out)
+        common.project().analysis.export("qdc", out)
         return out.read_bytes()
 
 

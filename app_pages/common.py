@@ -181,11 +181,6 @@ def guarded(what: str) -> Iterator[None]:
         st.info(f"{what} is not available in this version of qual_nlp ({exc.name} is missing).")
 
 
-def has(proj: Project, method: str) -> bool:
-    """Whether the facade offers ``method``."""
-    return callable(getattr(proj, method, None))
-
-
 def empty_state(message: str) -> None:
     """What to do next, when there is nothing to show."""
     st.info(message, icon=":material/info:")

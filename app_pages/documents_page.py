@@ -86,7 +86,7 @@ def _code_form(proj: Project, name: str, text: str, labels: dict[str, str]) -> N
     ):
         assert span is not None and code is not None
         with common.guarded("Coding"):
-            proj.code_span(name, span[0], span[1], code, common.coder(), memo.strip())
+            proj.review.code_span(name, span[0], span[1], code, common.coder(), memo.strip())
             st.session_state["docs_done"] = f"Coded {labels[code]} at {span[0]}–{span[1]}."
             st.rerun()
     if st.session_state.get("docs_done"):

@@ -40,7 +40,7 @@ def export_bytes(proj: Project, fmt: str, name: str) -> Callable[[], bytes]:
     def build() -> bytes:
         with tempfile.TemporaryDirectory() as folder:
             out = Path(folder) / name
-            proj.export(fmt, out)
+            proj.analysis.export(fmt, out)
             return out.read_bytes()
 
     return build
@@ -161,7 +161,7 @@ def theme_by_case(proj: Project, codebook: Codebook) -> None:
     cols, value, filters = _controls(proj, codebook)
     matrix: pd.DataFrame | None = None
     with common.guarded("The matrix"):
-        matrix = proj.matrix(rows="code", cols=cols, value=value, **filters)
+        matrix = proj.analysis.matrix(rows="code", cols=cols, value=value, **filters)
     if matrix is None:
         return
     if matrix.empty:
@@ -198,7 +198,7 @@ def theme_by_case(proj: Project, codebook: Codebook) -> None:
 def _sheets(proj: Project) -> dict[str, pd.DataFrame] | None:
     found: dict[str, pd.DataFrame] | None = None
     with common.guarded("The cross-case workbook"):
-        found = proj.analysis_workbook()
+        found = proj.analysis.workbook()
     return found
 
 

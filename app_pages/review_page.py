@@ -1,7 +1,7 @@
 """Review queue: one segment at a time, its context and the model's suggestions per facet.
 
 Every action (accept all, save a selection or correction, reject all, skip)
-is written at once with ``Project.review``, then the next segment shows; the
+is written at once with ``project.review.decide``, then the next segment shows; the
 queue panel is a fragment, so an action reruns only that panel.
 
 Shortcuts: A accept all · S save selection · X reject all · K skip · B back.
@@ -57,7 +57,7 @@ def _filters(proj: Project, codebook: Codebook, me: str) -> dict[str, Any]:
         low, high = st.slider(
             "Suggestion confidence", 0.0, 1.0, (0.0, 1.0), step=0.05, key="review_scores"
         )
-        mine = proj.assignments()
+        mine = proj.review.assignments()
         open_work = mine.loc[(mine["coder"] == me) & mine["finished_at"].isna(), "name"].tolist()
         assignment = (
             st.selectbox("Assignment", [ALL, *open_work], key="review_assignment")
@@ -104,7 +104,7 @@ def _decide(segment_id: int, action: str, suggested: list[str]) -> None:
     else:
         kwargs["skipped"] = True
     try:
-        common.project().review(segment_id, common.coder(), **kwargs)
+        common.project().review.decide(segment_id, common.coder(), **kwargs)
     except Exception as exc:  # shown in the panel; the segment stays on screen
         state["review_error"] = f"Segment {segment_id} was not saved: {exc}"
         return
@@ -145,7 +145,7 @@ def _current(proj: Project, me: str, filters: dict[str, Any]) -> int | None:
     if not buffer or buffer["key"] != key or not buffer["ids"]:
         args = dict(filters)
         order = args.pop("order")
-        buffer = {"key": key, "ids": proj.next_to_review(me, order=order, n=BATCH, **args)}
+        buffer = {"key": key, "ids": proj.review.next(me, order=order, n=BATCH, **args)}
         state["review_buffer"] = buffer
     return int(buffer["ids"][0]) if buffer["ids"] else None
 
@@ -240,7 +240,7 @@ def queue_panel(filters: dict[str, Any]) -> None:
             "import more documents, or look at the Matrices page."
         )
         return
-    item = proj.review_item(sid, me)
+    item = proj.review.item(sid, me)
     labels = common.code_labels(codebook)
     _header(item)
     text_col, code_col = st.columns([3, 2], gap="large")

@@ -31,7 +31,7 @@ def _preview() -> None:
     code = str(st.session_state["review_bulk_code"])
     min_score = float(st.session_state["review_bulk_min"])
     try:
-        frame = proj.bulk_accept(code, me, min_score=min_score, preview=True)
+        frame = proj.review.bulk_accept(code, me, min_score=min_score, preview=True)
     except Exception as exc:
         st.session_state["review_bulk_error"] = str(exc)
         return
@@ -45,7 +45,7 @@ def _apply() -> None:
         return
     proj, me = common.project(), common.coder()
     try:
-        done = proj.bulk_accept(plan["code"], me, min_score=plan["min_score"], preview=False)
+        done = proj.review.bulk_accept(plan["code"], me, min_score=plan["min_score"], preview=False)
     except Exception as exc:
         st.session_state["review_bulk_error"] = str(exc)
         return
@@ -103,18 +103,11 @@ def model_panel(proj: Project) -> None:
     with st.expander("Model: suggest, retrain, quality", icon=":material/model_training:"):
         names = common.facet_names(proj.codebook())
         a, b = st.columns(2)
-        suggest = a.button(
-            "Suggest codes", key="review_suggest", disabled=not common.has(proj, "suggest")
-        )
-        retrain = b.button(
-            "Retrain on my reviews",
-            key="review_retrain",
-            type="primary",
-            disabled=not common.has(proj, "train"),
-        )
+        suggest = a.button("Suggest codes", key="review_suggest")
+        retrain = b.button("Retrain on my reviews", key="review_retrain", type="primary")
         if suggest:
             with st.spinner("Scoring every segment…"), common.guarded("Suggest"):
-                done = proj.suggest()
+                done = proj.model.suggest()
                 st.session_state["review_model_msg"] = (
                     f"{done['model']}: {done['suggestions']} suggestions on "
                     f"{done['segments']} segments in {done['seconds']} s."
@@ -122,7 +115,7 @@ def model_panel(proj: Project) -> None:
                 forget_queue()
         if retrain:
             with st.spinner("Training one classifier per facet…"), common.guarded("Retrain"):
-                done = proj.train()
+                done = proj.model.train()
                 forget_queue()
                 st.session_state["review_model_msg"] = (
                     f"Not trained: {done['message']}"
@@ -137,10 +130,7 @@ def model_panel(proj: Project) -> None:
                 )
         if st.session_state.get("review_model_msg"):
             st.success(st.session_state["review_model_msg"])
-        if not common.has(proj, "model_history"):
-            st.caption("Model history is not available in this version of qual_nlp.")
-            return
-        history = proj.model_history()
+        history = proj.model.history()
         if history.empty:
             st.caption(
                 "No trained model yet. Review some segments, then Retrain: its cross-validated "

@@ -78,9 +78,6 @@ def _enter(name: str, role: str) -> None:
             "Type your name (not 'consensus' and not starting with 'model:')."
         )
         return
-    proj = common.project()
-    if common.has(proj, "add_coder"):  # records the role before the first decision
-        getattr(proj, "add_coder")(name, role)  # noqa: B009
     st.session_state.pop("start_coder_error", None)
     st.session_state[common.CODER_KEY] = name
     st.session_state[common.ROLE_KEY] = role

@@ -8,7 +8,7 @@ coder pairs share only part of the material), and each reviewer leaves about 5 %
 of a document's segments unfinished: realistic missing data. Coders apply a
 code with a per-code base rate and disagree with a shared latent truth one time
 in ten. Each report is timed from the codings DataFrame, as
-``Project.agreement`` calls it; peak memory is measured in a second run under
+``project.agreement.report`` calls it; peak memory is measured in a second run under
 ``tracemalloc`` (Python and NumPy allocations) and as the process's peak RSS.
 """
 

@@ -6,7 +6,7 @@ priorities on every participant turn, written through the store in bulk. Then
 it times, for ``--actions`` consecutive decisions:
 
 * ``facade``: the calls the Review page makes per action, in process —
-  ``Project.review`` (accept), ``next_to_review`` (uncertainty order) and
+  ``project.review.decide`` (accept), ``project.review.next`` (uncertainty order) and
   ``review_item`` for the next segment, plus ``codebook()`` for the labels;
 * ``app``: the same decisions made by clicking *Accept all* in the real page
   under Streamlit's AppTest (script time: callback, queries and rendering,
@@ -162,16 +162,16 @@ def time_facade(path: Path, actions: int, coder: str = "bench-a") -> dict[str, A
     parts: dict[str, list[float]] = {"review": [], "next_to_review": [], "review_item": []}
     totals: list[float] = []
     with Project.open(path) as project:
-        item = project.review_item(project.next_to_review(coder, n=1)[0], coder)
+        item = project.review.item(project.review.next(coder, n=1)[0], coder)
         for _ in range(actions):
             sid = int(item.segment["segment_id"])
             accept = [s["code"] for s in item.suggestions]
             t0 = time.perf_counter()
-            project.review(sid, coder, accept=accept)
+            project.review.decide(sid, coder, accept=accept)
             t1 = time.perf_counter()
-            [next_id] = project.next_to_review(coder, order="uncertainty", n=1)
+            [next_id] = project.review.next(coder, order="uncertainty", n=1)
             t2 = time.perf_counter()
-            item = project.review_item(next_id, coder)
+            item = project.review.item(next_id, coder)
             project.codebook()
             t3 = time.perf_counter()
             parts["review"].append(t1 - t0)

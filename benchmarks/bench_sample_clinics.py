@@ -51,9 +51,9 @@ def run() -> dict:
         build_demo(path, suggest=False, train=False)
         with Project.open(path) as project:
             codebook = project.codebook()
-            labels = facet_labels(project.codings(), project.coverage(), codebook)
-            embedder = project.embedder()
-            inputs = project.segment_inputs(embedder)
+            labels = facet_labels(project.codings(), project.review.coverage(), codebook)
+            embedder = project.model.embedder()
+            inputs = project.model.inputs(embedder)
             segments = inputs.frame
             texts = inputs.texts
             X, context = inputs.X, inputs.context

@@ -137,7 +137,7 @@ def cmd_segments(args: argparse.Namespace) -> int:
 @command("suggest")
 def cmd_suggest(args: argparse.Namespace) -> int:
     with _project(args) as project:
-        result = project.suggest(facet=args.facet)
+        result = project.model.suggest(facet=args.facet)
     text = (
         f"{result['suggestions']} suggestions on {result['segments']} segments by {result['model']}"
     )
@@ -148,7 +148,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
 @command("train")
 def cmd_train(args: argparse.Namespace) -> int:
     with _project(args) as project:
-        result = project.train()
+        result = project.model.train()
     if result["model"] is None:
         emit(args, result, f"not trained: {result['message']}")
         return 0
@@ -187,7 +187,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         import qual_nlp
 
         with qual_nlp.open_project(args.cache, create=True) as cache:
-            report = evaluate_files(args.train, args.test, embedder=cache.embedder(), **options)
+            report = evaluate_files(
+                args.train, args.test, embedder=cache.model.embedder(), **options
+            )
     else:
         report = evaluate_files(args.train, args.test, **options)
     emit(args, report.to_dict(), report.summary())
@@ -224,11 +226,11 @@ def cmd_matrix(args: argparse.Namespace) -> int:
         if args.valence:
             filters.pop("facet", None)
             construct = args.facet or "cfir_domain"
-            frame = project.valence_matrix(
+            frame = project.analysis.valence_matrix(
                 cols=args.cols, construct_facet=construct, rollup=args.rollup, **filters
             )
         else:
-            frame = project.matrix(
+            frame = project.analysis.matrix(
                 rows=args.rows,
                 cols=args.cols,
                 value=args.value,
@@ -257,9 +259,9 @@ def cmd_agreement(args: argparse.Namespace) -> int:
     coders = args.coders.split(",") if args.coders else None
     with _project(args) as project:
         if args.model:
-            frame = project.model_agreement(against=coders, by=args.by)
+            frame = project.agreement.model_report(against=coders, by=args.by)
         else:
-            frame = project.agreement(coders=coders, by=args.by)
+            frame = project.agreement.report(coders=coders, by=args.by)
     if args.out:
         if str(args.out).lower().endswith(".xlsx"):
             from qual_nlp.analysis.workbook import write_xlsx
@@ -281,7 +283,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         print("warning: filters apply to csv and xlsx exports only", file=sys.stderr)
         filters = {}
     with _project(args) as project:
-        out = project.export(args.format, args.out, **filters)
+        out = project.analysis.export(args.format, args.out, **filters)
     emit(args, {"out": str(out), "format": args.format}, f"{args.format} written to {out}")
     return 0
 

@@ -32,8 +32,8 @@ def study(tmp_path: Path) -> Path:
     with Project.open(path) as project:
         for fragment, (ana, bob) in CODED.items():
             sid = segment_with(project, fragment)
-            project.review(sid, "ana", accept=ana)
-            project.review(sid, "bob", accept=bob)
+            project.review.decide(sid, "ana", accept=ana)
+            project.review.decide(sid, "bob", accept=bob)
     return path
 
 
@@ -51,14 +51,14 @@ def test_create_a_blind_assignment(study: Path) -> None:
     at.button(key="agree_new_go").click().run()
     assert not at.exception
     with Project.open(study) as project:
-        table = project.assignments()
+        table = project.review.assignments()
     assert sorted(table["coder"]) == ["ana", "pp1"]
     assert table["segments"].tolist() == [3, 3] and table["blind"].all()
 
 
 def test_finishing_an_assignment_lifts_blindness(study: Path) -> None:
     with Project.open(study) as project:
-        project.assign("round-1", ["ana"], documents=["C02_interview_P07.txt"])
+        project.review.assign("round-1", ["ana"], documents=["C02_interview_P07.txt"])
         assert project.store.assignments.is_blind("ana")
     at = open_page(app_on(study), "agreement")
     at.button(key="agree_finish_0").click().run()
@@ -72,7 +72,7 @@ def test_statistics_per_code_for_two_coders(study: Path) -> None:
     at.selectbox(key="agree_by").set_value("code").run()
     frame = at.dataframe[0].value
     with Project.open(study) as project:
-        expected = project.agreement(coders=["ana", "bob"], by="code")
+        expected = project.agreement.report(coders=["ana", "bob"], by="code")
     assert len(frame) == len(expected)
     assert "Valence › Barrier" in set(frame["code"])
     assert frame["n_units"].max() == 4

@@ -80,7 +80,7 @@ def test_rename_a_code(study: Path) -> None:
 def test_merge_moves_codings_to_the_target(study: Path) -> None:
     with Project.open(study) as project:
         sid = segment_with(project, "weekly team huddle")
-        project.review(sid, "ana", accept=["cmo/mechanism"])
+        project.review.decide(sid, "ana", accept=["cmo/mechanism"])
     at = open_page(app_on(study), "codebook")
     at.multiselect(key="codebook_merge_sources").set_value(["cmo/mechanism"])
     at.selectbox(key="codebook_merge_target").set_value("cmo/context")

@@ -44,7 +44,7 @@ def test_transcript_markup_is_shown_as_text(study: Path) -> None:
 def test_accepted_codings_are_highlighted_in_their_code_colour(study: Path) -> None:
     with Project.open(study) as project:
         sid = segment_with(project, "weekly team huddle")
-        project.review(sid, "ana", accept=["valence/facilitator"])
+        project.review.decide(sid, "ana", accept=["valence/facilitator"])
         color = next(c.color for c in project.codebook().codes if c.path == "valence/facilitator")
     doc = document_html(on_document(study, "C01_interview_NCM.txt"))
     assert f"background:{color}33" in doc

@@ -32,7 +32,7 @@ def study(tmp_path: Path) -> Path:
     path = build_project(tmp_path)
     with Project.open(path) as project:
         for fragment, codes in ACCEPTED.items():
-            project.review(segment_with(project, fragment), "ana", accept=codes)
+            project.review.decide(segment_with(project, fragment), "ana", accept=codes)
     return path
 
 
@@ -49,7 +49,7 @@ def test_theme_by_case_table_counts_codings(study: Path) -> None:
     needs("qual_nlp.analysis")
     at = open_page(app_on(study), "matrices")
     with Project.open(study) as project:
-        expected = project.matrix(rows="code", cols="case", value="count", statuses=["accepted"])
+        expected = project.analysis.matrix(rows="code", cols="case", value="count", statuses=["accepted"])
     table = at.dataframe(key="matrix_table").value
     assert table.shape == expected.shape
     assert table.to_numpy().sum() == expected.to_numpy().sum()

@@ -144,7 +144,7 @@ def test_case_filter_limits_the_queue(study: Path) -> None:
 
 def test_blind_assignment_hides_suggestions(study: Path) -> None:
     with Project.open(study) as project:
-        project.assign("round-1", ["ana", "bob"], documents=["C01_interview_NCM.txt"])
+        project.review.assign("round-1", ["ana", "bob"], documents=["C01_interview_NCM.txt"])
     at = open_page(app_on(study), "review")
     assert picks(at) == {}
     assert any("Blind coding" in i.value for i in at.info)
@@ -172,8 +172,8 @@ def test_bulk_accept_previews_then_accepts(study: Path) -> None:
 def test_empty_queue_says_what_to_do_next(tmp_path: Path) -> None:
     path = build_project(tmp_path)
     with Project.open(path) as project:
-        for sid in project.next_to_review("ana", n=100):
-            project.review(sid, "ana", skipped=True)
+        for sid in project.review.next("ana", n=100):
+            project.review.decide(sid, "ana", skipped=True)
     at = open_page(app_on(path), "review")
     assert any("Nothing left to review" in i.value for i in at.info)
 
@@ -188,7 +188,7 @@ def test_model_quality_shows_kappa_and_f1_of_the_latest_version(study: Path) -> 
     with Project.open(study) as project:
         for f1, kappa in ((0.41, 0.30), (0.72, 0.64)):
             metrics = {"valence": {"macro_f1": f1, "kappa": kappa, "n": 40}}
-            project.store.model_versions.add(Project.MODEL, metrics, None, 40)
+            project.store.model_versions.add(project.model.MODEL, metrics, None, 40)
     at = open_page(app_on(study), "review")
     [table] = [d.value for d in at.dataframe if "κ" in d.value.columns]
     assert table[["macro-F1", "κ"]].values.tolist() == [[0.72, 0.64]]
@@ -208,7 +208,7 @@ def test_retrain_from_the_page_says_when_there_is_too_little_to_learn(tmp_path: 
     }
     with Project.open(path) as project:
         for fragment, codes in reviewed.items():
-            project.review(segment_with(project, fragment), "ana", accept=codes)
+            project.review.decide(segment_with(project, fragment), "ana", accept=codes)
     at = open_page(app_on(path), "review")
     at.button(key="review_retrain").click().run(timeout=180)
     assert not at.exception, [e.value for e in at.exception]

@@ -92,8 +92,8 @@ def test_a_new_coder_starts_on_the_review_queue(tmp_path: Path) -> None:
 def test_existing_coders_are_offered(tmp_path: Path) -> None:
     path = build_project(tmp_path)
     with Project.open(path) as project:
-        sid = project.next_to_review("bob")[0]
-        project.review(sid, "bob", accept=["valence/barrier"])
+        sid = project.review.next("bob")[0]
+        project.review.decide(sid, "bob", accept=["valence/barrier"])
     at = app_on(path, coder=None).run()
     labels = [b.label for b in at.button if b.key and b.key[len("start_coder_") :].isdigit()]
     assert labels == ["bob · analyst"]

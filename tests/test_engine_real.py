@@ -97,7 +97,7 @@ def _direction(proba: pd.DataFrame) -> np.ndarray:
 def test_zero_shot_valence_reads_stance_on_clear_passages(sample: Path) -> None:
     with Project.open(sample) as project:
         texts = CLEAR_BARRIERS + CLEAR_FACILITATORS
-        embedder = project.embedder()
+        embedder = project.model.embedder()
         proba = engine.zero_shot(
             project.codebook(), embedder, embedder.encode(texts), list(range(12)), texts
         )["valence"]
@@ -111,8 +111,8 @@ def test_zero_shot_valence_agrees_with_coders_where_they_agree(sample: Path) -> 
     (barrier vs facilitator) is right well above chance on both sides."""
     with Project.open(sample) as project:
         coded = project.codings(statuses=["accepted"])
-        inputs = project.segment_inputs()
-        zero = inputs.zero_shot(project.codebook(), project.embedder())["valence"]
+        inputs = project.model.inputs()
+        zero = inputs.zero_shot(project.codebook(), project.model.embedder())["valence"]
     valence = coded[coded["code"].str.startswith("valence/")]
     per = valence.groupby("segment_id").agg(codes=("code", set), coders=("coder", "nunique"))
     agreed = per[(per["coders"] >= 2) & (per["codes"].map(len) == 1)]
@@ -131,7 +131,7 @@ def test_zero_shot_valence_agrees_with_coders_where_they_agree(sample: Path) -> 
 def test_zero_shot_is_deterministic(sample: Path) -> None:
     with Project.open(sample) as project:
         before = _suggestions(project, ZERO)[["segment_id", "code", "score"]]
-        project.suggest()
+        project.model.suggest()
         after = _suggestions(project, ZERO)[["segment_id", "code", "score"]]
     key = ["segment_id", "code"]
     pd.testing.assert_frame_equal(
@@ -142,49 +142,49 @@ def test_zero_shot_is_deterministic(sample: Path) -> None:
 
 def test_training_on_gold_codings_stores_a_scored_version_and_resuggests(sample: Path) -> None:
     with Project.open(sample) as project:
-        summary = project.train()
+        summary = project.model.train()
         version = summary["version"]
         assert summary["untrained_facets"] == []
         valence = summary["facets"]["valence"]
         # the model as a coder, cross-validated against the humans: clearly above chance
         assert valence["kappa"] > 0.3 and valence["macro_f1"] > 0.5
-        history = project.model_history()
+        history = project.model.history()
         assert set(history["facet"]) >= {"valence", "cmo", "cm_component", "cfir_domain"}
         found = _suggestions(project, f"model:minilm@{version}")
         assert len(found) > 0 and found["score"].between(0, 1).all()
         assert _suggestions(project, ZERO).empty  # the zero-shot family was replaced
         # the stored blob reloads without pickle and predicts the same
-        loaded_version, model = project.latest_model()
+        loaded_version, model = project.model.latest()
         assert loaded_version == version
         assert model.features is not None
 
 
 def test_a_correction_changes_the_training_labels_and_the_next_version(sample: Path) -> None:
     with Project.open(sample) as project:
-        first = project.train(resuggest=False)
+        first = project.model.train(resuggest=False)
         segments = project.segments()
         target = segments[
             segments["text"].str.contains("discharge summar", case=False)
             & ~segments["is_interviewer"]
         ].iloc[0]
-        project.review(
+        project.review.decide(
             int(target["segment_id"]), "amelie.gagnon", accept=["valence/barrier"], memo="late"
         )
-        second = project.train(resuggest=False)
+        second = project.model.train(resuggest=False)
         assert second["version"] == first["version"] + 1
-        history = project.model_history()
+        history = project.model.history()
         assert {first["version"], second["version"]} <= set(history["version"])
 
 
 def test_engine_round_trips_a_trained_model_without_pickle(sample: Path) -> None:
     with Project.open(sample) as project:
-        _, model = project.latest_model()
+        _, model = project.model.latest()
         blob = engine.dumps(model)
         assert b"pickle" not in blob
         again = engine.loads(blob)
-        segments = project.segment_inputs().frame.head(20)
+        segments = project.model.inputs().frame.head(20)
         texts = segments["text"].tolist()
-        embedder = project.embedder()
+        embedder = project.model.embedder()
         X = embedder.encode(texts)
         context = embedder.encode(segments["context"].tolist())
         ids = segments["segment_id"].tolist()

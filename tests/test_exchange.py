@@ -21,10 +21,10 @@ def _project(path: Path, folder: Path) -> Project:
     project.store.upsert_case("C01", {"province": "QC"})
     segs = project.segments()
     answers = segs[~segs["is_interviewer"]]["segment_id"].tolist()
-    project.review(answers[0], "ana", accept=["valence/facilitator", "cmo/outcome"], memo="clear")
-    project.review(answers[1], "ana", accept=["valence/barrier"])
-    project.review(answers[1], "pat", accept=["valence/barrier", "cmo/context"])
-    project.code_span(
+    project.review.decide(answers[0], "ana", accept=["valence/facilitator", "cmo/outcome"], memo="clear")
+    project.review.decide(answers[1], "ana", accept=["valence/barrier"])
+    project.review.decide(answers[1], "pat", accept=["valence/barrier", "cmo/context"])
+    project.review.code_span(
         "C01_P07.txt", TRANSCRIPT.index("Nobody"), TRANSCRIPT.index(", so"), "cmo/context", "ana"
     )
     return project
@@ -34,7 +34,7 @@ def test_qdpx_round_trip_keeps_text_offsets_codes_codings_and_coders(tmp_path):
     src = tmp_path / "src"
     src.mkdir()
     project = _project(tmp_path / "a.qnlp", src)
-    out = project.export("qdpx", tmp_path / "study.qdpx")
+    out = project.analysis.export("qdpx", tmp_path / "study.qdpx")
     before = project.codings()
 
     other = Project.init(tmp_path / "b.qnlp")

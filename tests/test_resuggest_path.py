@@ -11,11 +11,13 @@ import pytest
 
 from qual_nlp.project import Project
 from qual_nlp.project import inputs as project_inputs
+from qual_nlp.project.model import ModelService
 from qual_nlp.records import Document, SegmentSpan
 from qual_nlp.storage import queue as queue_module
-from qual_nlp.suggest.classifier import ExclusiveClassifier, MultiLabelClassifier, _block_scores
+from qual_nlp.suggest.classifier import ExclusiveClassifier, MultiLabelClassifier
 from qual_nlp.suggest.embed import DictCache, Embedder, l2_normalise
 from qual_nlp.suggest.features import TextFeatures, TokenCounts
+from qual_nlp.suggest.logistic import _block_scores
 from qual_nlp.suggest.zeroshot import PrototypeScorer
 
 
@@ -203,7 +205,9 @@ def test_zero_shot_similarities_do_not_depend_on_the_chunk_size():
 @pytest.fixture
 def project(project_path, tiny_codebook, monkeypatch):
     monkeypatch.setattr(
-        Project, "embedder", lambda self: Embedder("hash", model=HashEncoder(), cache=self.store)
+        ModelService,
+        "embedder",
+        lambda self: Embedder("hash", model=HashEncoder(), cache=self.store),
     )
     p = Project.init(project_path, tiny_codebook)
     doc, spans = _doc("a.txt", 20)
@@ -215,29 +219,29 @@ def project(project_path, tiny_codebook, monkeypatch):
 
 
 def test_inputs_are_kept_through_reviews_and_training(project):
-    first = project.segment_inputs()
+    first = project.model.inputs()
     assert len(first.frame) == 10, "participant segments only"
     assert first.frame["context"].str.startswith("How was the bus").all()
     sid = first.ids[0]
-    project.review(sid, "ana", accept=["valence/barrier"])
+    project.review.decide(sid, "ana", accept=["valence/barrier"])
     project.store.queue.write_scores(_scores(first.ids), "model:x@1")
-    again = project.segment_inputs()
+    again = project.model.inputs()
     assert again is first
     assert np.array_equal(again.rows([sid, 10_000]), [0])
 
 
 def test_inputs_follow_imports_and_deletions(project):
-    first = project.segment_inputs()
+    first = project.model.inputs()
     doc, spans = _doc("b.txt", 8, case="C02")
     project.store.add_document(doc, spans, interviewers=["Interviewer"])
-    grown = project.segment_inputs()
+    grown = project.model.inputs()
     assert grown is not first and len(grown.frame) == 14
     assert grown.X.shape == (14, 32) and grown.context.shape == (14, 32)
     project.store.remove_document("a.txt")
-    shrunk = project.segment_inputs()
+    shrunk = project.model.inputs()
     assert set(shrunk.frame["document"]) == {"b.txt"}
     # a suggestion run after the deletion covers exactly the remaining segments
-    result = project.suggest()
+    result = project.model.suggest()
     assert result["segments"] == 4
     suggested = project.codings(statuses=["suggested"])
     assert set(suggested["document"]) <= {"b.txt"}
@@ -246,8 +250,8 @@ def test_inputs_follow_imports_and_deletions(project):
 def test_zero_shot_scores_are_recomputed_when_the_codebook_changes(project, tiny_codebook):
     from dataclasses import replace
 
-    inputs = project.segment_inputs()
-    embedder = project.embedder()
+    inputs = project.model.inputs()
+    embedder = project.model.embedder()
     before = inputs.zero_shot(project.codebook(), embedder)
     assert inputs.zero_shot(project.codebook(), embedder) is before
     codes = [

@@ -340,7 +340,7 @@ def test_codings_documents_and_reviewed_segments_per_coder(coded):
         INVESTIGATOR: 13,
         PARTNER: 8,
     }
-    assert project.coverage().groupby("coder").size().to_dict() == {
+    assert project.review.coverage().groupby("coder").size().to_dict() == {
         ANALYST: 671,
         INVESTIGATOR: 336,
         PARTNER: 184,
@@ -360,7 +360,7 @@ def test_two_patient_interviews_are_coded_by_all_three_coders(coded):
         shared[0]: 8,
         shared[1]: 13,
     }
-    coverage = project.coverage()
+    coverage = project.review.coverage()
     per_segment = coverage.groupby("segment_id")["coder"].nunique()
     reviewed_by_all = (
         project.segments().set_index("segment_id").loc[per_segment[per_segment == 3].index]

@@ -84,7 +84,7 @@ def test_a_new_project_embeds_its_segments_but_not_the_builtin_codebook(tmp_path
     path = tmp_path / "p.qnlp"
     with Project.init(path) as project:
         project.import_files([tmp_path / "a.txt"])
-        result = project.suggest()
+        result = project.model.suggest()
     assert result["suggestions"] > 0
     with sqlite3.connect(path) as db:
         (stored,) = db.execute("SELECT count(*) FROM embeddings").fetchone()

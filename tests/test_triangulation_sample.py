@@ -98,7 +98,7 @@ def test_the_coders_and_their_roles(demo):
 
 
 def test_agreement_per_pair(demo):
-    report = demo.agreement(coders=CODERS, by="pair")
+    report = demo.agreement.report(coders=CODERS, by="pair")
     rows = _by_pair(report)
     assert set(rows) == PAIRS
     assert len(report) == 3
@@ -114,11 +114,11 @@ def test_agreement_per_pair(demo):
 
 def test_the_investigator_and_the_patient_partner_meet_on_two_patient_interviews(demo):
     """The 51 answers of C01 P01 and C04 P09 are all they both reviewed."""
-    row = _by_pair(demo.agreement(coders=CODERS, by="pair"))[frozenset((INVESTIGATOR, PARTNER))]
+    row = _by_pair(demo.agreement.report(coders=CODERS, by="pair"))[frozenset((INVESTIGATOR, PARTNER))]
     assert row["n_units"] == 51
     assert row["note"] == ""
     segments = demo.segments()
-    coverage = demo.coverage()
+    coverage = demo.review.coverage()
     both = set(coverage.loc[coverage["coder"] == INVESTIGATOR, "segment_id"]) & set(
         coverage.loc[coverage["coder"] == PARTNER, "segment_id"]
     )
@@ -154,7 +154,7 @@ def test_a_pair_with_no_shared_segment_says_so_instead_of_a_number():
 def _pooled_kappa(project: Project, a: str, b: str) -> tuple[int, float]:
     """Cohen's κ over (segment, code) presence on the segments both coders reviewed."""
     codings = project.codings(coders=[a, b])
-    coverage = project.coverage()
+    coverage = project.review.coverage()
     reviewed = {
         coder: set(coverage.loc[coverage["coder"] == coder, "segment_id"])
         | set(codings.loc[codings["coder"] == coder, "segment_id"])
@@ -181,7 +181,7 @@ def test_pair_kappa_matches_an_independent_computation(demo, a, b):
 
 
 def test_agreement_per_case(demo):
-    report = demo.agreement(coders=CODERS, by="case").set_index("case")
+    report = demo.agreement.report(coders=CODERS, by="case").set_index("case")
     assert set(report.index) == set(CASE_FIGURES)
     for case, (n_units, n_coders, fleiss) in CASE_FIGURES.items():
         assert report.loc[case, "n_units"] == n_units, case
@@ -195,14 +195,14 @@ def test_agreement_per_case(demo):
 
 def test_the_focus_group_row_is_explained_as_outside_every_case(demo):
     """Focus groups belong to no clinic; the note must not ask for segments= again."""
-    report = demo.agreement(coders=CODERS, by="case").set_index("case")
+    report = demo.agreement.report(coders=CODERS, by="case").set_index("case")
     note = report.loc["(case unknown)", "note"]
     assert "focus groups" in note
     assert "pass segments=" not in note
 
 
 def test_agreement_per_code(demo):
-    report = demo.agreement(coders=CODERS, by="code").set_index("code")
+    report = demo.agreement.report(coders=CODERS, by="code").set_index("code")
     assert set(report.index) == {c.path for c in demo.codebook().codes}
     assert len(report) == 64
     assert (report["n_units"] == 469).all()
@@ -218,7 +218,7 @@ def test_agreement_per_code(demo):
 
 
 def test_agreement_per_pair_and_facet(demo):
-    report = demo.agreement(coders=CODERS, by="pair+facet")
+    report = demo.agreement.report(coders=CODERS, by="pair+facet")
     assert len(report) == 3 * 4
     valence = _by_pair(report[report["facet"] == "valence"])
     assert set(valence) == PAIRS
@@ -231,7 +231,7 @@ def test_agreement_per_pair_and_facet(demo):
 
 # ------------------------------------------------------ disagreements
 def test_the_disagreement_list(demo):
-    found = demo.disagreements(coders=CODERS)
+    found = demo.agreement.disagreements(coders=CODERS)
     assert len(found) == 283
     assert found.groupby(found["case"].fillna("-")).size().to_dict() == {
         "C01": 64,
@@ -257,7 +257,7 @@ def test_the_disagreement_list(demo):
 
 def _valence_disagreement(project: Project) -> pd.Series:
     """The first clinic segment on which the two coders gave different valence codes."""
-    found = project.disagreements(coders=CODERS)
+    found = project.agreement.disagreements(coders=CODERS)
     for _, row in found.iterrows():
         valence = [
             [c for c in codes if c.startswith("valence/")]
@@ -270,7 +270,7 @@ def _valence_disagreement(project: Project) -> pd.Series:
 
 def test_the_proposal_counts_only_the_coders_of_the_segment(demo):
     row = _valence_disagreement(demo)
-    proposal = demo.consensus_proposal(int(row["segment_id"]), coders=CODERS)
+    proposal = demo.agreement.consensus_proposal(int(row["segment_id"]), coders=CODERS)
     valence = proposal[proposal["facet"] == "valence"]
     assert len(valence) == 2
     assert (valence["n_coders"] == 2).all()
@@ -281,16 +281,16 @@ def test_the_proposal_counts_only_the_coders_of_the_segment(demo):
 def test_a_proposal_still_rejects_an_unknown_coder(demo):
     row = _valence_disagreement(demo)
     with pytest.raises(ValidationError, match="no codings"):
-        demo.consensus_proposal(int(row["segment_id"]), coders=[ANALYST, "nobody"])
+        demo.agreement.consensus_proposal(int(row["segment_id"]), coders=[ANALYST, "nobody"])
 
 
 def test_a_proposal_on_a_segment_coded_by_all_three_counts_three_votes(demo):
     """Outside the exclusive valence facet, a code two of the three applied is proposed."""
-    found = demo.disagreements(coders=CODERS)
+    found = demo.agreement.disagreements(coders=CODERS)
     row = found[found["n_coders"] == 3].iloc[0]
     votes = pd.Series([c for codes in row["codes_by_coder"].values() for c in codes])
     votes = votes.value_counts().to_dict()
-    proposal = demo.consensus_proposal(int(row["segment_id"]), coders=CODERS).set_index("code")
+    proposal = demo.agreement.consensus_proposal(int(row["segment_id"]), coders=CODERS).set_index("code")
     assert (proposal["n_coders"] == 3).all()
     assert proposal["votes"].to_dict() == votes
     assert 2 in votes.values()
@@ -317,13 +317,13 @@ def test_consensus_round_trips_and_moves_exactly_one_cell(copy_path):
         chosen = row["codes_by_coder"][ANALYST]
         chosen = next(c for c in chosen if c.startswith("valence/"))
         before = {
-            "consensus": project.matrix(coders="consensus"),
-            "all": project.matrix(),
-            "analyst": project.matrix(coders=ANALYST),
+            "consensus": project.analysis.matrix(coders="consensus"),
+            "all": project.analysis.matrix(),
+            "analyst": project.analysis.matrix(coders=ANALYST),
         }
-        pairs_before = project.agreement(by="pair")
-        listed_before = project.disagreements(coders=CODERS)["segment_id"].tolist()
-        project.record_consensus(
+        pairs_before = project.agreement.report(by="pair")
+        listed_before = project.agreement.disagreements(coders=CODERS)["segment_id"].tolist()
+        project.agreement.record_consensus(
             segment_id,
             [chosen],
             decided_by=f"{ANALYST}, {PARTNER}",
@@ -347,19 +347,19 @@ def test_consensus_round_trips_and_moves_exactly_one_cell(copy_path):
         )
         assert json.loads(event["after"])["accept"] == [chosen]
 
-        after = project.matrix(coders="consensus")
+        after = project.analysis.matrix(coders="consensus")
         assert _cell_changes(before["consensus"], after) == {(chosen, case): 1}
         # the chosen code was already one coder's: the pooled and analyst matrices stay
-        assert _cell_changes(before["all"], project.matrix()) == {}
-        assert _cell_changes(before["analyst"], project.matrix(coders=ANALYST)) == {}
+        assert _cell_changes(before["all"], project.analysis.matrix()) == {}
+        assert _cell_changes(before["analyst"], project.analysis.matrix(coders=ANALYST)) == {}
 
         # the consensus is not a fourth coder in the agreement figures or the list
-        pd.testing.assert_frame_equal(project.agreement(by="pair"), pairs_before)
-        listed = project.disagreements()["segment_id"].tolist()
+        pd.testing.assert_frame_equal(project.agreement.report(by="pair"), pairs_before)
+        listed = project.agreement.disagreements()["segment_id"].tolist()
         assert listed == listed_before
 
         # training labels follow the consensus alone on that segment
-        votes = labels.decisions(project.codings(), project.coverage())
+        votes = labels.decisions(project.codings(), project.review.coverage())
         mine = votes[votes["segment_id"] == segment_id]
         assert mine[["code", "share"]].values.tolist() == [[chosen, 1.0]]
 
@@ -369,15 +369,15 @@ def test_a_new_consensus_replaces_the_old_one(copy_path):
         row = _valence_disagreement(project)
         segment_id, case = int(row["segment_id"]), str(row["case"])
         first, second = "valence/barrier", "valence/facilitator"
-        project.record_consensus(segment_id, [first], decided_by="team", why="first meeting")
-        before = project.matrix(coders="consensus")
-        project.record_consensus(segment_id, [second], decided_by="team", why="second meeting")
+        project.agreement.record_consensus(segment_id, [first], decided_by="team", why="first meeting")
+        before = project.analysis.matrix(coders="consensus")
+        project.agreement.record_consensus(segment_id, [second], decided_by="team", why="second meeting")
 
     with qual_nlp.open_project(str(copy_path)) as project:
         stored = project.codings(coders=["consensus"])
         assert stored["code"].tolist() == [second]
         assert stored["memo"].tolist() == ["decided by team: second meeting"]
-        changes = _cell_changes(before, project.matrix(coders="consensus"))
+        changes = _cell_changes(before, project.analysis.matrix(coders="consensus"))
         assert changes == {(first, case): -1, (second, case): 1}
 
 

@@ -195,7 +195,7 @@ def reliability_data(
         warnings.warn(
             "agreement without a coverage table: each coder is taken to have reviewed only "
             "the segments they coded, which underestimates disagreement. Pass the review "
-            "log (Project.coverage()).",
+            "log (project.review.coverage()).",
             UserWarning,
             stacklevel=3,
         )
@@ -205,7 +205,7 @@ def reliability_data(
         if missing:
             raise ValidationError(
                 f"coverage: expected columns ['segment_id', 'coder'], missing {missing}. "
-                "Pass Project.coverage() or a frame of (segment_id, coder) reviews."
+                "Pass project.review.coverage() or a frame of (segment_id, coder) reviews."
             )
         reviews = [_pairs(coverage[coverage["coder"].isin(chosen)]), _pairs(decided)]
     review_units = np.concatenate([r["segment_id"].to_numpy(np.int64) for r in reviews])

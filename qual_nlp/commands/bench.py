@@ -87,10 +87,10 @@ def end_to_end(texts: list[str], folder: Path) -> tuple[float, dict[str, Any]]:
         lines = [f"P{d // per_doc:03d}: {t}" for t in texts[d : d + per_doc]]
         (docs / f"interview_{d // per_doc:04d}.txt").write_text("\n".join(lines) + "\n", "utf-8")
     project = Project.init(folder / "e2e.qnlp")
-    project.embedder().encode(["warm-up"])  # load the model outside the timing, as raw does
+    project.model.embedder().encode(["warm-up"])  # load the model outside the timing, as raw does
     start = time.perf_counter()
     project.import_files([docs])
-    result = project.suggest()
+    result = project.model.suggest()
     seconds = time.perf_counter() - start
     project.close()
     return result["segments"] / seconds, result
@@ -120,14 +120,16 @@ def build_resuggest_project(n: int, path: Path, dim: int = 384) -> Any:
     rng = np.random.default_rng(0)
     vectors = rng.normal(size=(n, dim)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    encoder = project.embedder().name
+    encoder = project.model.embedder().name
     assert text_key("x") == text_hash("x"), "the store and the embedder must key texts alike"
     project.store.put_many({text_key(t): v for t, v in zip(texts, vectors, strict=True)}, encoder)
     # a few hundred reviews so a trained model takes part
     ids = project.segments()["segment_id"].tolist()
     for sid, text in zip(ids[:300], texts[:300], strict=True):
         code = "valence/barrier" if "never" in text or "harder" in text else "valence/facilitator"
-        project.review(int(sid), "ana", accept=[code, "cmo/context"] if "bus" in text else [code])
+        project.review.decide(
+            int(sid), "ana", accept=[code, "cmo/context"] if "bus" in text else [code]
+        )
     return project
 
 
@@ -142,18 +144,18 @@ def cached_resuggest(n: int, folder: Path, dim: int = 384) -> dict[str, Any]:
     from qual_nlp.project import inputs as project_inputs
 
     project = build_resuggest_project(n, folder / "big.qnlp", dim)
-    project.train(resuggest=False)
+    project.model.train(resuggest=False)
     project_inputs.forget()  # as in a freshly started process
     start = time.perf_counter()
-    project.suggest()
+    project.model.suggest()
     cold = time.perf_counter() - start
     # one more review round, then retrain: the new version re-suggests
     ids = project.segments()["segment_id"].tolist()
     for sid in ids[300:340]:
-        project.review(int(sid), "ana", accept=["valence/barrier"])
-    train = project.train(resuggest=False)
+        project.review.decide(int(sid), "ana", accept=["valence/barrier"])
+    train = project.model.train(resuggest=False)
     start = time.perf_counter()
-    result = project.suggest()
+    result = project.model.suggest()
     seconds = time.perf_counter() - start
     project.close()
     return {

@@ -76,9 +76,9 @@ def build_demo(
             "gold": gold,
         }
         if train and gold.get("codings", 0):
-            summary["model"] = project.train()
+            summary["model"] = project.model.train()
         elif suggest:
-            summary["suggested"] = project.suggest()
+            summary["suggested"] = project.model.suggest()
         project.store.set_meta("demo_fingerprint", fingerprint)
         summary.update(project.counts())
     summary["seconds"] = round(time.perf_counter() - started, 1)

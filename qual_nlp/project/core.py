@@ -13,25 +13,35 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from qual_nlp.errors import RecordNotFoundError
 from qual_nlp.ingest import batch as ingest
-from qual_nlp.project.analysis import AnalysisMixin
-from qual_nlp.project.model import ModelMixin
-from qual_nlp.records import Code, Codebook, Coding, ImportOutcome, ReviewItem
+from qual_nlp.project.agreement import AgreementService
+from qual_nlp.project.analysis import AnalysisService
+from qual_nlp.project.model import ModelService
+from qual_nlp.project.review import ReviewService
+from qual_nlp.records import Code, Codebook, Coding, ImportOutcome
 
 DEFAULT_MAX_BYTES = 50_000_000
 
 ProgressFactory = Callable[[int], Any]
 
 
-class Project(ModelMixin, AnalysisMixin):
-    """A qual_nlp project (one SQLite file, or a database URL)."""
+class Project:
+    """A qual_nlp project (one SQLite file, or a database URL).
+
+    It holds the store and *has* the services that work on it: ``review`` (the queue
+    and coders' decisions), ``model`` (suggest, train), ``agreement`` (triangulation)
+    and ``analysis`` (matrices and exports).
+    """
 
     def __init__(self, store: Any) -> None:
         self.store = store
+        self.review = ReviewService(self)
+        self.model = ModelService(self)
+        self.agreement = AgreementService(self)
+        self.analysis = AnalysisService(self)
 
     # ------------------------------------------------------------ lifecycle
     @classmethod
@@ -336,94 +346,6 @@ class Project(ModelMixin, AnalysisMixin):
     def add_codings(self, codings: Sequence[Coding], actor: str = "system") -> int:
         return int(self.store.codings.add(codings, actor=actor))
 
-    def review(
-        self,
-        segment_id: int,
-        coder: str,
-        *,
-        accept: Sequence[str] = (),
-        reject: Sequence[str] = (),
-        memo: str = "",
-        skipped: bool = False,
-    ) -> dict[str, Any]:
-        """Record a reviewer's decision on a segment (accept / correct / reject / skip)."""
-        return dict(
-            self.store.codings.review(
-                segment_id, coder, accept=accept, reject=reject, memo=memo, skipped=skipped
-            )
-        )
-
-    def code_span(
-        self, document: str, start: int, end: int, code: str, coder: str, memo: str = ""
-    ) -> int:
-        """Code a free character span of a document."""
-        return int(self.store.codings.code_span(document, start, end, code, coder, memo))
-
-    # --------------------------------------------------------------- review
-    def next_to_review(
-        self, coder: str, *, order: str = "uncertainty", n: int = 1, **filters: Any
-    ) -> list[int]:
-        """Ids of the next segments for ``coder``: ``uncertainty`` (active learning),
-        ``relevance`` (triage) or ``document`` order; filters: case, document, code,
-        facet, min_score, max_score, include_interviewer, assignment."""
-        assignment = filters.pop("assignment", None)
-        if assignment:
-            filters["segment_ids"] = self.store.assignments.segments(assignment, coder)
-        return list(self.store.queue.next(coder, order=order, n=n, **filters))
-
-    def review_item(self, segment_id: int, coder: str) -> ReviewItem:
-        """A segment with its neighbouring turns, the model's suggestions and the coder's decisions."""
-        row = self.store.segments_frame(segment_ids=[segment_id])
-        if row.empty:
-            raise RecordNotFoundError(f"segment {segment_id} is not in the project")
-        segment = _row(row.iloc[0])
-        doc = self.store.segments_frame(document=segment["document"])
-        pos = int(np.flatnonzero(doc["segment_id"].to_numpy() == segment_id)[0])
-        previous = _row(doc.iloc[pos - 1]) if pos > 0 else None
-        following = _row(doc.iloc[pos + 1]) if pos + 1 < len(doc) else None
-        codings = self.store.codings.frame(segment_ids=[segment_id])
-        names = {c.path: c.name for c in self.codebook().codes}
-        blind = bool(self.store.assignments.is_blind(coder))
-        suggested = codings[(codings["status"] == "suggested") & (codings["coder_role"] == "model")]
-        suggestions = tuple(
-            {
-                "code": r.code,
-                "name": names.get(r.code, r.code),
-                "facet": r.facet,
-                "score": float(r.score) if pd.notna(r.score) else None,
-                "model_version": r.model_version,
-            }
-            for r in suggested.sort_values("score", ascending=False).itertuples()
-        )
-        mine = codings[codings["coder"] == coder]
-        decisions = tuple(
-            {"code": r.code, "name": names.get(r.code, r.code), "status": r.status, "memo": r.memo}
-            for r in mine.itertuples()
-        )
-        return ReviewItem(
-            segment, previous, following, () if blind else suggestions, decisions, blind
-        )
-
-    def bulk_accept(
-        self, code: str, coder: str, *, min_score: float = 0.9, preview: bool = False
-    ) -> pd.DataFrame:
-        """Accept every open suggestion of ``code`` scoring at least ``min_score``.
-
-        Returns the segments concerned (with ``preview=True`` nothing is written).
-        Segments the coder already reviewed are left alone.
-        """
-        codings = self.store.codings.frame(statuses=["suggested"])
-        chosen = codings[(codings["code"] == code) & (codings["score"] >= min_score)]
-        done = set(
-            self.store.codings.coverage(include_skipped=True).query("coder == @coder")["segment_id"]
-        )
-        chosen = chosen[~chosen["segment_id"].isin(done)]
-        if not preview:
-            for sid in chosen["segment_id"].dropna().astype(int):
-                others = codings[(codings["segment_id"] == sid) & (codings["score"] >= min_score)]
-                self.review(int(sid), coder, accept=sorted(set(others["code"]) | {code}))
-        return chosen[["segment_id", "document", "speaker", "text", "code", "score"]]
-
     # ------------------------------------------------------- codebook edits
     def add_code(self, code: Code, actor: str = "system") -> Codebook:
         from qual_nlp.codebook import edit as cbm
@@ -460,17 +382,6 @@ class Project(ModelMixin, AnalysisMixin):
         from qual_nlp.codebook import dump_codebook
 
         return str(dump_codebook(self.codebook()))
-
-
-def _row(series: pd.Series) -> dict[str, Any]:
-    return {k: (None if _missing(v) else v) for k, v in series.to_dict().items()}
-
-
-def _missing(value: Any) -> bool:
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
 
 
 def _number(value: str) -> Any:

@@ -1,23 +1,30 @@
-"""Suggestion and training methods of :class:`qual_nlp.project.Project`."""
+"""The project's suggestion model: encoder, suggestions, training, history.
+
+``project.model`` (a :class:`ModelService`) runs :mod:`qual_nlp.suggest` over the
+project's segments and reviewed codings and writes suggestions and queue priorities
+back to the store.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+if TYPE_CHECKING:  # pragma: no cover
+    from qual_nlp.project.core import Project
 
-class ModelMixin:
-    """Suggest, train, and score the model; mixed into :class:`~qual_nlp.project.Project`."""
 
-    store: Any
-    # provided by Project and its analysis mixin (annotations only, so the MRO finds them)
-    codebook: Callable[..., Any]
-    segments: Callable[..., pd.DataFrame]
-    codings: Callable[..., pd.DataFrame]
-    coverage: Callable[..., pd.DataFrame]
+class ModelService:
+    """Suggest, train, and score the model of one project (``project.model``)."""
+
+    def __init__(self, project: Project) -> None:
+        self._project = project
+
+    @property
+    def store(self) -> Any:
+        return self._project.store
 
     # ----------------------------------------------------------- suggestion
     MODEL = "model:minilm"
@@ -34,7 +41,7 @@ class ModelMixin:
         embedder.cache = SeededCache(self.store, seed) if seed else self.store
         return embedder
 
-    def segment_inputs(self, embedder: Any | None = None) -> Any:
+    def inputs(self, embedder: Any | None = None) -> Any:
         """Participant segments with their context, vectors and derived inputs, kept
         between suggestion runs while the segments stay the same
         (:mod:`qual_nlp.project.inputs`)."""
@@ -42,7 +49,7 @@ class ModelMixin:
 
         return segment_inputs(self.store, embedder or self.embedder())
 
-    def latest_model(self) -> tuple[int, Any] | None:
+    def latest(self) -> tuple[int, Any] | None:
         """(version, TrainedModel) of the newest trained model, if any."""
         from qual_nlp.suggest import engine
 
@@ -58,11 +65,11 @@ class ModelMixin:
         from qual_nlp.suggest import active, engine
 
         started = time.perf_counter()
-        codebook = self.codebook()
+        codebook = self._project.codebook()
         embedder = self.embedder()
-        inputs = self.segment_inputs(embedder)
+        inputs = self.inputs(embedder)
         ids = inputs.ids
-        latest = self.latest_model()
+        latest = self.latest()
         version, model = latest if latest else (0, None)
         zero = inputs.zero_shot(codebook, embedder)
         trained = {}
@@ -98,11 +105,11 @@ class ModelMixin:
         from qual_nlp.suggest.labels import facet_labels
 
         started = time.perf_counter()
-        codebook = self.codebook()
-        labels = facet_labels(self.codings(), self.coverage(), codebook)
+        codebook = self._project.codebook()
+        labels = facet_labels(self._project.codings(), self._project.review.coverage(), codebook)
         ids = {int(s) for fl in labels.values() for s in fl.segment_ids}
         embedder = self.embedder()
-        inputs = self.segment_inputs(embedder)
+        inputs = self.inputs(embedder)
         rows = inputs.rows(ids)
         segments = inputs.frame.iloc[rows].reset_index(drop=True)
         texts = segments["text"].tolist()
@@ -144,7 +151,7 @@ class ModelMixin:
             summary["suggest"] = self.suggest()
         return summary
 
-    def model_history(self) -> pd.DataFrame:
+    def history(self) -> pd.DataFrame:
         """One row per model version and facet: labels, macro-F1, κ — is it getting better?"""
         versions = self.store.model_versions.frame()
         rows = []

@@ -1,0 +1,110 @@
+"""Triangulation: agreement between coders (the model as one more), disagreements and
+consensus.
+
+``project.agreement`` (an :class:`AgreementService`) computes with
+:mod:`qual_nlp.agreement` over the project's codings and coverage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from qual_nlp.errors import RecordNotFoundError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from qual_nlp.project.core import Project
+
+
+class AgreementService:
+    """Agreement, disagreements and consensus of one project (``project.agreement``)."""
+
+    def __init__(self, project: Project) -> None:
+        self._project = project
+
+    @property
+    def store(self) -> Any:
+        return self._project.store
+
+    def report(self, *, coders: Sequence[str] | None = None, by: str = "code") -> pd.DataFrame:
+        """Agreement statistics (percent, Cohen's κ, Fleiss' κ, Krippendorff's α)."""
+        from qual_nlp.agreement import agreement_report
+
+        return agreement_report(
+            self._project.codings(),
+            self._project.review.coverage(),
+            coders=coders,
+            by=_by(by),
+            codebook=self._project.codebook(),
+            segments=self._project.segments(),
+        )
+
+    def model_report(
+        self, *, threshold: float = 0.5, against: Sequence[str] | None = None, by: str = "code"
+    ) -> pd.DataFrame:
+        """The newest model scored as one more coder: its suggestions scoring at least
+        ``threshold`` against each human coder (and the consensus), per code."""
+        from qual_nlp.agreement import agreement_report, model_codings, model_coverage
+
+        codings = self._project.codings()
+        models = codings.loc[codings["coder_role"] == "model", "coder"].unique().tolist()
+        if not models:
+            raise RecordNotFoundError("no model suggestions yet; run suggest or train first")
+        model = sorted(models, key=lambda m: int(m.rsplit("@", 1)[-1]) if "@" in m else 0)[-1]
+        humans = codings[codings["coder_role"] != "model"]
+        decided = pd.concat([humans, model_codings(codings, model, threshold)], ignore_index=True)
+        coverage = pd.concat(
+            [self._project.review.coverage(), model_coverage(codings, model)], ignore_index=True
+        )
+        coders = list(against) if against else sorted(set(humans["coder"]))
+        return agreement_report(
+            decided,
+            coverage,
+            coders=[*coders, model],
+            by=_by(by),
+            codebook=self._project.codebook(),
+            segments=self._project.segments(),
+        ).assign(model=model, threshold=threshold)
+
+    def disagreements(
+        self, *, coders: Sequence[str] | None = None, facet: str | None = None
+    ) -> pd.DataFrame:
+        from qual_nlp.agreement import disagreements
+
+        return disagreements(
+            self._project.codings(),
+            self._project.review.coverage(),
+            coders=coders,
+            facet=facet,
+            codebook=self._project.codebook(),
+            segments=self._project.segments(),
+        )
+
+    def consensus_proposal(
+        self, segment_id: int, coders: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        """The majority's codes for a segment, to pre-fill a consensus decision."""
+        from qual_nlp.agreement import majority_proposal
+
+        return majority_proposal(
+            self._project.codings(),
+            segment_id,
+            coverage=self._project.review.coverage(),
+            coders=coders,
+            codebook=self._project.codebook(),
+        )
+
+    def record_consensus(
+        self, segment_id: int, codes: Sequence[str], *, decided_by: str, why: str = ""
+    ) -> None:
+        """Record the agreed codes of a segment as the ``consensus`` coder's decision."""
+        memo = f"decided by {decided_by}" + (f": {why}" if why else "")
+        self.store.ensure_coder("consensus", "consensus")
+        self.store.codings.review(segment_id, "consensus", accept=list(codes), memo=memo)
+
+
+def _by(by: str) -> Any:
+    """``case+code`` → ("case", "code") for grouped agreement reports."""
+    return tuple(by.split("+")) if "+" in by else by

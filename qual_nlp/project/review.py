@@ -1,0 +1,159 @@
+"""Reviewing: the queue, decisions on segments, free spans, assignments.
+
+``project.review`` (a :class:`ReviewService`) is what a coder works through: the next
+segment for them, the segment with its context and the model's suggestions (hidden while
+their assignment is blind), and their decision on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from qual_nlp.errors import RecordNotFoundError
+from qual_nlp.records import ReviewItem
+
+if TYPE_CHECKING:  # pragma: no cover
+    from qual_nlp.project.core import Project
+
+
+class ReviewService:
+    """The review queue and coders' decisions of one project (``project.review``)."""
+
+    def __init__(self, project: Project) -> None:
+        self._project = project
+
+    @property
+    def store(self) -> Any:
+        return self._project.store
+
+    def decide(
+        self,
+        segment_id: int,
+        coder: str,
+        *,
+        accept: Sequence[str] = (),
+        reject: Sequence[str] = (),
+        memo: str = "",
+        skipped: bool = False,
+    ) -> dict[str, Any]:
+        """Record a reviewer's decision on a segment (accept / correct / reject / skip)."""
+        return dict(
+            self.store.codings.review(
+                segment_id, coder, accept=accept, reject=reject, memo=memo, skipped=skipped
+            )
+        )
+
+    def code_span(
+        self, document: str, start: int, end: int, code: str, coder: str, memo: str = ""
+    ) -> int:
+        """Code a free character span of a document."""
+        return int(self.store.codings.code_span(document, start, end, code, coder, memo))
+
+    def next(
+        self, coder: str, *, order: str = "uncertainty", n: int = 1, **filters: Any
+    ) -> list[int]:
+        """Ids of the next segments for ``coder``: ``uncertainty`` (active learning),
+        ``relevance`` (triage) or ``document`` order; filters: case, document, code,
+        facet, min_score, max_score, include_interviewer, assignment."""
+        assignment = filters.pop("assignment", None)
+        if assignment:
+            filters["segment_ids"] = self.store.assignments.segments(assignment, coder)
+        return list(self.store.queue.next(coder, order=order, n=n, **filters))
+
+    def item(self, segment_id: int, coder: str) -> ReviewItem:
+        """A segment with its neighbouring turns, the model's suggestions and the coder's decisions."""
+        row = self.store.segments_frame(segment_ids=[segment_id])
+        if row.empty:
+            raise RecordNotFoundError(f"segment {segment_id} is not in the project")
+        segment = _row(row.iloc[0])
+        doc = self.store.segments_frame(document=segment["document"])
+        pos = int(np.flatnonzero(doc["segment_id"].to_numpy() == segment_id)[0])
+        previous = _row(doc.iloc[pos - 1]) if pos > 0 else None
+        following = _row(doc.iloc[pos + 1]) if pos + 1 < len(doc) else None
+        codings = self.store.codings.frame(segment_ids=[segment_id])
+        names = {c.path: c.name for c in self._project.codebook().codes}
+        blind = bool(self.store.assignments.is_blind(coder))
+        suggested = codings[(codings["status"] == "suggested") & (codings["coder_role"] == "model")]
+        suggestions = tuple(
+            {
+                "code": r.code,
+                "name": names.get(r.code, r.code),
+                "facet": r.facet,
+                "score": float(r.score) if pd.notna(r.score) else None,
+                "model_version": r.model_version,
+            }
+            for r in suggested.sort_values("score", ascending=False).itertuples()
+        )
+        mine = codings[codings["coder"] == coder]
+        decisions = tuple(
+            {"code": r.code, "name": names.get(r.code, r.code), "status": r.status, "memo": r.memo}
+            for r in mine.itertuples()
+        )
+        return ReviewItem(
+            segment, previous, following, () if blind else suggestions, decisions, blind
+        )
+
+    def bulk_accept(
+        self, code: str, coder: str, *, min_score: float = 0.9, preview: bool = False
+    ) -> pd.DataFrame:
+        """Accept every open suggestion of ``code`` scoring at least ``min_score``.
+
+        Returns the segments concerned (with ``preview=True`` nothing is written).
+        Segments the coder already reviewed are left alone.
+        """
+        codings = self.store.codings.frame(statuses=["suggested"])
+        chosen = codings[(codings["code"] == code) & (codings["score"] >= min_score)]
+        done = set(
+            self.store.codings.coverage(include_skipped=True).query("coder == @coder")["segment_id"]
+        )
+        chosen = chosen[~chosen["segment_id"].isin(done)]
+        if not preview:
+            for sid in chosen["segment_id"].dropna().astype(int):
+                others = codings[(codings["segment_id"] == sid) & (codings["score"] >= min_score)]
+                self.decide(int(sid), coder, accept=sorted(set(others["code"]) | {code}))
+        return chosen[["segment_id", "document", "speaker", "text", "code", "score"]]
+
+    def coverage(self) -> pd.DataFrame:
+        return self.store.codings.coverage()
+
+    def assign(
+        self,
+        name: str,
+        coders: Sequence[str],
+        *,
+        documents: Sequence[str] | None = None,
+        sample: int | None = None,
+        blind: bool = True,
+        seed: int = 0,
+    ) -> int:
+        """Put documents (or a random sample of segments) in front of coders."""
+        segments = self._project.segments()
+        if documents:
+            segments = segments[segments["document"].isin(list(documents))]
+        segments = segments[~segments["is_interviewer"]]
+        if sample is not None and sample < len(segments):
+            segments = segments.sample(n=sample, random_state=seed).sort_values("segment_id")
+        ids = [int(i) for i in segments["segment_id"]]
+        self.store.assignments.create(name, coders, ids, blind=blind)
+        return len(ids)
+
+    def assignments(self) -> pd.DataFrame:
+        return self.store.assignments.frame()
+
+    def finish_assignment(self, name: str, coder: str) -> None:
+        self.store.assignments.finish(name, coder)
+
+
+def _row(series: pd.Series) -> dict[str, Any]:
+    return {k: (None if _missing(v) else v) for k, v in series.to_dict().items()}
+
+
+def _missing(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
