@@ -15,4 +15,5 @@ fi
 ruff check .
 ruff format --check qual_nlp
 mypy qual_nlp
+lint-imports --no-cache --no-logo
 python -m pytest "$@"
