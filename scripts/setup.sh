@@ -13,10 +13,11 @@ fi
 . .venv/bin/activate
 
 stamp=.venv/.qual_nlp-setup
-want="$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)"
+want="$(cat pyproject.toml constraints.txt scripts/setup.sh | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ] || ! python -c "import qual_nlp, torch, sentence_transformers" 2>/dev/null; then
-  python -m pip install --quiet --upgrade pip
-  python -m pip install --quiet "torch==2.13.0"
-  python -m pip install --quiet -e ".[dev]"
+  # exact versions from constraints.txt, so CI installs what was tested
+  python -m pip install --quiet "pip==26.3"
+  python -m pip install --quiet -c constraints.txt "torch==2.13.0"
+  python -m pip install --quiet -c constraints.txt -e ".[dev]"
   echo "$want" > "$stamp"
 fi
