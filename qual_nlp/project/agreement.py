@@ -8,25 +8,16 @@ consensus.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from qual_nlp.errors import RecordNotFoundError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from qual_nlp.project.core import Project
+from qual_nlp.project.service import Service
 
 
-class AgreementService:
+class AgreementService(Service):
     """Agreement, disagreements and consensus of one project (``project.agreement``)."""
-
-    def __init__(self, project: Project) -> None:
-        self._project = project
-
-    @property
-    def store(self) -> Any:
-        return self._project.store
 
     def report(self, *, coders: Sequence[str] | None = None, by: str = "code") -> pd.DataFrame:
         """Agreement statistics (percent, Cohen's κ, Fleiss' κ, Krippendorff's α)."""

@@ -9,26 +9,17 @@ project's codings and segments and hands them to :mod:`qual_nlp.analysis` and
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from qual_nlp.errors import ValidationError
+from qual_nlp.project.service import Service
 from qual_nlp.records import Coding, ProjectSnapshot
 
-if TYPE_CHECKING:  # pragma: no cover
-    from qual_nlp.project.core import Project
 
-
-class AnalysisService:
+class AnalysisService(Service):
     """Matrices, tables and exports of one project (``project.analysis``)."""
-
-    def __init__(self, project: Project) -> None:
-        self._project = project
-
-    @property
-    def store(self) -> Any:
-        return self._project.store
 
     def matrix(
         self,

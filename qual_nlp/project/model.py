@@ -8,23 +8,15 @@ back to the store.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
-if TYPE_CHECKING:  # pragma: no cover
-    from qual_nlp.project.core import Project
+from qual_nlp.project.service import Service
 
 
-class ModelService:
+class ModelService(Service):
     """Suggest, train, and score the model of one project (``project.model``)."""
-
-    def __init__(self, project: Project) -> None:
-        self._project = project
-
-    @property
-    def store(self) -> Any:
-        return self._project.store
 
     # ----------------------------------------------------------- suggestion
     MODEL = "model:minilm"

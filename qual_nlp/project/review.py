@@ -8,27 +8,18 @@ their assignment is blind), and their decision on it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from qual_nlp.errors import RecordNotFoundError
+from qual_nlp.project.service import Service
 from qual_nlp.records import ReviewItem
 
-if TYPE_CHECKING:  # pragma: no cover
-    from qual_nlp.project.core import Project
 
-
-class ReviewService:
+class ReviewService(Service):
     """The review queue and coders' decisions of one project (``project.review``)."""
-
-    def __init__(self, project: Project) -> None:
-        self._project = project
-
-    @property
-    def store(self) -> Any:
-        return self._project.store
 
     def decide(
         self,

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -57,6 +56,9 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.journal = Journal(engine)
+        #: one transaction plus its event (:meth:`Journal.write`); the event log
+        self.write = self.journal.write
+        self.events = self.journal.events
         self.codings = Codings(self.journal)
         self.queue = ReviewQueue(self.journal)
         self.model_versions = ModelVersions(self.journal)
@@ -84,23 +86,6 @@ class Store:
     @property
     def location(self) -> str:
         return self.engine.url.render_as_string(hide_password=True)
-
-    # ----------------------------------------------------------- write path
-    def write(
-        self,
-        actor: str,
-        action: str,
-        entity: str,
-        entity_id: Any = None,
-        before: Any = None,
-        after: Any = None,
-    ) -> AbstractContextManager[Connection]:
-        """One transaction plus its event (:meth:`Journal.write`)."""
-        return self.journal.write(actor, action, entity, entity_id, before, after)
-
-    def events(self, limit: int | None = None) -> pd.DataFrame:
-        """The event log, newest first."""
-        return self.journal.events(limit)
 
     # ----------------------------------------------------------------- meta
     def _set_meta(self, conn: Connection, key: str, value: Any) -> None:
