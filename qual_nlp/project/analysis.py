@@ -92,20 +92,18 @@ class AnalysisService(Service):
 
     def _codings(self) -> pd.DataFrame:
         """Codings with case attributes joined, so matrices can group by them."""
-        codings = self._project.codings()
-        cases = self._project.cases()
-        if cases.empty or len(cases.columns) == 1:
-            return codings
-        extra = [c for c in cases.columns if c != "case" and c not in codings.columns]
-        return codings.merge(cases[["case", *extra]], on="case", how="left")
+        return self._with_case_attributes(self._project.codings())
 
     def _segments(self) -> pd.DataFrame:
-        segments = self._project.segments()
+        """Segments with case attributes joined."""
+        return self._with_case_attributes(self._project.segments())
+
+    def _with_case_attributes(self, frame: pd.DataFrame) -> pd.DataFrame:
         cases = self._project.cases()
         if cases.empty or len(cases.columns) == 1:
-            return segments
-        extra = [c for c in cases.columns if c != "case" and c not in segments.columns]
-        return segments.merge(cases[["case", *extra]], on="case", how="left")
+            return frame
+        extra = [c for c in cases.columns if c != "case" and c not in frame.columns]
+        return frame.merge(cases[["case", *extra]], on="case", how="left")
 
     def workbook(self, **filters: Any) -> dict[str, pd.DataFrame]:
         """Every cross-case sheet (theme × case, barriers/facilitators, CMO, quotes, codebook)."""
