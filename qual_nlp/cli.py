@@ -65,12 +65,22 @@ def _progress(args: argparse.Namespace) -> Any:
 def cmd_init(args: argparse.Namespace) -> int:
     from qual_nlp.project import Project
 
-    with Project.init(args.project, codebook=args.codebook) as project:
+    with Project.init(
+        args.project, codebook=args.codebook, encoder=args.encoder, backend=args.backend
+    ) as project:
         cb = project.codebook()
+        encoder, backend = project.model.encoder()
         emit(
             args,
-            {"project": project.location, "codebook": cb.name, "codes": len(cb.codes)},
-            f"Project ready at {args.project} (codebook {cb.name}, {len(cb.codes)} codes)",
+            {
+                "project": project.location,
+                "codebook": cb.name,
+                "codes": len(cb.codes),
+                "encoder": encoder,
+                "backend": backend,
+            },
+            f"Project ready at {args.project} (codebook {cb.name}, {len(cb.codes)} codes; "
+            f"encoder {encoder} through {backend})",
         )
     return 0
 
@@ -292,7 +302,12 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from qual_nlp.commands.bench import run_bench
 
-    result = run_bench(segments=args.segments, resuggest=args.resuggest)
+    result = run_bench(
+        segments=args.segments,
+        resuggest=args.resuggest,
+        encoder=args.encoder,
+        backend=args.backend,
+    )
     emit(args, result, "\n".join(f"{k:38s} {v}" for k, v in result.items()))
     return 0
 
@@ -360,6 +375,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--codebook",
         default="cm-implementation",
         help="built-in codebook name or a YAML codebook file (default: cm-implementation)",
+    )
+    p.add_argument(
+        "--encoder",
+        help="sentence encoder: all-MiniLM-L6-v2 (default) or a local sentence-transformers "
+        "folder; recorded in the project",
+    )
+    p.add_argument(
+        "--backend",
+        choices=["torch", "onnx", "onnx-int8"],
+        help="how the encoder runs: torch (default, the reference), onnx, or onnx-int8 (fastest)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON document")
 
@@ -481,6 +506,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("bench", "Measure encoder, end-to-end and re-suggest throughput.", project=False)
     p.add_argument("--segments", type=int, default=2000, help="segments for the throughput runs")
     p.add_argument("--resuggest", type=int, default=100_000, help="cached segments to re-suggest")
+    p.add_argument("--encoder", help="encoder to measure (default: the product's default)")
+    p.add_argument(
+        "--backend",
+        choices=["torch", "onnx", "onnx-int8"],
+        help="backend measured against torch (default: the product's default)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON document")
 
     p = add("demo", "Build the sample project from corpora_samples/.", project=False)

@@ -9,6 +9,11 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# derived model files (ONNX exports, built encoders) of this test run only, so every run
+# proves they are made from the installed packages; kept after the run for inspection
+os.environ["QUAL_NLP_MODEL_DIR"] = os.environ.get(
+    "QUAL_NLP_TEST_MODEL_DIR", str(Path(__file__).resolve().parent.parent / "test-output/models")
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "corpora_samples"

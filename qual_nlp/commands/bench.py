@@ -1,10 +1,12 @@
 """``qual-nlp bench``: throughput of the suggestion pipeline, as ratios within one run.
 
-Measured in one process on the same generated texts:
+Measured in one process on the same generated texts, for one encoder:
 
-* raw encoder throughput (segments/s) — the sentence-transformers model alone;
-* end-to-end import → segment → embed → suggest throughput, and its ratio to the
-  raw encoder (how much the rest of the pipeline costs);
+* the encoder through torch (the reference) and through the chosen backend
+  (segments/s, the model alone), their ratio, and the lowest cosine between the
+  backend's vectors and torch's for the same texts;
+* end-to-end import → segment → embed → suggest throughput with that backend, and its
+  ratio to the backend alone (what the rest of the pipeline costs) and to torch;
 * re-suggest time for N segments whose vectors are already cached (no encoding:
   load vectors, zero-shot + trained scoring, write suggestions and queue);
 * peak resident memory.
@@ -65,18 +67,22 @@ def _rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
-def raw_encoder(texts: list[str]) -> float:
-    """Segments per second of the bare encoder (after a warm-up batch)."""
-    from qual_nlp.resources import load_encoder
+def raw_encoder(
+    texts: list[str], encoder: str | None = None, backend: str = "torch"
+) -> tuple[float, np.ndarray]:
+    """Segments per second of the bare encoder (after a warm-up batch), and its vectors."""
+    from qual_nlp.resources import DEFAULT_ENCODER, load_encoder
 
-    model = load_encoder()
+    model = load_encoder(encoder or DEFAULT_ENCODER, backend)
     model.encode(texts[:64], batch_size=64)
     start = time.perf_counter()
-    model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
-    return len(texts) / (time.perf_counter() - start)
+    vectors = model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
+    return len(texts) / (time.perf_counter() - start), np.asarray(vectors, dtype=np.float32)
 
 
-def end_to_end(texts: list[str], folder: Path) -> tuple[float, dict[str, Any]]:
+def end_to_end(
+    texts: list[str], folder: Path, encoder: str | None = None, backend: str | None = None
+) -> tuple[float, dict[str, Any]]:
     """Segments per second from files on disk to stored suggestions (empty cache)."""
     from qual_nlp.project import Project
 
@@ -86,7 +92,7 @@ def end_to_end(texts: list[str], folder: Path) -> tuple[float, dict[str, Any]]:
     for d in range(0, len(texts), per_doc):
         lines = [f"P{d // per_doc:03d}: {t}" for t in texts[d : d + per_doc]]
         (docs / f"interview_{d // per_doc:04d}.txt").write_text("\n".join(lines) + "\n", "utf-8")
-    project = Project.init(folder / "e2e.qnlp")
+    project = Project.init(folder / "e2e.qnlp", encoder=encoder, backend=backend)
     project.model.embedder().encode(["warm-up"])  # load the model outside the timing, as raw does
     start = time.perf_counter()
     project.import_files([docs])
@@ -96,7 +102,9 @@ def end_to_end(texts: list[str], folder: Path) -> tuple[float, dict[str, Any]]:
     return result["segments"] / seconds, result
 
 
-def build_resuggest_project(n: int, path: Path, dim: int = 384) -> Any:
+def build_resuggest_project(
+    n: int, path: Path, encoder: str | None = None, backend: str | None = None
+) -> Any:
     """An ``n``-segment project with cached (random) vectors and 300 reviews; returns it open."""
     from qual_nlp.project import Project
     from qual_nlp.records import Document, SegmentSpan
@@ -104,7 +112,8 @@ def build_resuggest_project(n: int, path: Path, dim: int = 384) -> Any:
     from qual_nlp.suggest.embed import text_key
 
     texts = generate_turns(n, seed=5)
-    project = Project.init(path)
+    project = Project.init(path, encoder=encoder, backend=backend)
+    dim = project.model.embedder().dim
     per_doc = 2000
     for d in range(0, n, per_doc):
         chunk = texts[d : d + per_doc]
@@ -133,7 +142,9 @@ def build_resuggest_project(n: int, path: Path, dim: int = 384) -> Any:
     return project
 
 
-def cached_resuggest(n: int, folder: Path, dim: int = 384) -> dict[str, Any]:
+def cached_resuggest(
+    n: int, folder: Path, encoder: str | None = None, backend: str | None = None
+) -> dict[str, Any]:
     """Re-suggest times on an ``n``-segment project whose vectors are cached.
 
     *cold*: the first suggestion run of a process (segments read, vectors looked
@@ -143,7 +154,7 @@ def cached_resuggest(n: int, folder: Path, dim: int = 384) -> dict[str, Any]:
     """
     from qual_nlp.project import inputs as project_inputs
 
-    project = build_resuggest_project(n, folder / "big.qnlp", dim)
+    project = build_resuggest_project(n, folder / "big.qnlp", encoder, backend)
     project.model.train(resuggest=False)
     project_inputs.forget()  # as in a freshly started process
     start = time.perf_counter()
@@ -168,21 +179,41 @@ def cached_resuggest(n: int, folder: Path, dim: int = 384) -> dict[str, Any]:
     }
 
 
-def run_bench(segments: int = 2000, resuggest: int = 100_000) -> dict[str, Any]:
-    """Every figure of ``qual-nlp bench`` in one run."""
+def run_bench(
+    segments: int = 2000,
+    resuggest: int = 100_000,
+    encoder: str | None = None,
+    backend: str | None = None,
+) -> dict[str, Any]:
+    """Every figure of ``qual-nlp bench`` in one run (the product's default encoder and
+    backend unless given)."""
+    from qual_nlp.resources import DEFAULT_BACKEND, DEFAULT_ENCODER
+
+    encoder = encoder or DEFAULT_ENCODER
+    backend = backend or DEFAULT_BACKEND
     texts = generate_turns(segments)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        raw = raw_encoder(texts)
-        e2e, e2e_result = end_to_end(texts, folder)
+        torch_rate, torch_vectors = raw_encoder(texts, encoder, "torch")
+        if backend == "torch":
+            raw, vectors = torch_rate, torch_vectors
+        else:
+            raw, vectors = raw_encoder(texts, encoder, backend)
+        e2e, e2e_result = end_to_end(texts, folder, encoder, backend)
         out: dict[str, Any] = {
             "segments": segments,
+            "encoder": encoder,
+            "backend": backend,
+            "torch_encoder_segments_per_s": round(torch_rate, 1),
             "raw_encoder_segments_per_s": round(raw, 1),
+            "backend_vs_torch_ratio": round(raw / torch_rate, 3),
+            "min_cosine_vs_torch": round(float(np.min(np.sum(vectors * torch_vectors, 1))), 4),
             "end_to_end_segments_per_s": round(e2e, 1),
             "end_to_end_to_raw_ratio": round(e2e / raw, 3),
+            "end_to_end_vs_torch_ratio": round(e2e / torch_rate, 3),
             "end_to_end_suggestions": e2e_result["suggestions"],
         }
         if resuggest:
-            out.update(cached_resuggest(resuggest, folder))
+            out.update(cached_resuggest(resuggest, folder, encoder, backend))
     out["peak_rss_mb"] = _rss_mb()
     return out

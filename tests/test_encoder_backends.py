@@ -1,0 +1,148 @@
+"""Encoder backends (torch, ONNX Runtime float32 and int8) and the encoder a project records."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qual_nlp.errors import ModelError, ValidationError
+from qual_nlp.project import Project
+from qual_nlp.resources import BACKENDS, check_backend
+from qual_nlp.resources.onnx import quantisation_preset
+from qual_nlp.suggest.embed import Embedder
+
+SAMPLES = Path(__file__).resolve().parent.parent / "corpora_samples"
+
+
+def _sample_texts(n: int = 300) -> list[str]:
+    """Real participant turns of the sample corpus (varied length and topic)."""
+    lines = []
+    for path in sorted(SAMPLES.glob("*.txt")):
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            head, _, text = line.partition(":")
+            if text.strip() and len(head) < 30 and len(text.split()) >= 4:
+                lines.append(text.strip())
+    assert len(lines) >= n, "the sample corpus should have enough turns"
+    return lines[:n]
+
+
+def test_an_unknown_backend_is_refused_with_the_choices():
+    assert check_backend("onnx-int8") == "onnx-int8"
+    with pytest.raises(ModelError, match="torch, onnx, onnx-int8"):
+        check_backend("tensorrt")
+
+
+def test_each_backend_caches_its_vectors_under_its_own_name():
+    names = {b: Embedder("all-MiniLM-L6-v2", backend=b).name for b in BACKENDS}
+    assert names["torch"] == "all-MiniLM-L6-v2"  # unchanged: existing caches stay valid
+    assert names["onnx"] == "all-MiniLM-L6-v2+onnx"
+    assert names["onnx-int8"] == f"all-MiniLM-L6-v2+onnx-int8-{quantisation_preset()}"
+    with pytest.raises(ModelError):
+        Embedder(backend="gpu")
+
+
+@pytest.mark.slow
+def test_onnx_backends_give_the_torch_vectors_and_int8_stays_close():
+    texts = _sample_texts()
+    torch_vecs = Embedder(backend="torch").encode(texts)
+    fp32 = Embedder(backend="onnx").encode(texts)
+    int8 = Embedder(backend="onnx-int8").encode(texts)
+    assert fp32.shape == int8.shape == torch_vecs.shape == (len(texts), 384)
+    assert np.min(np.sum(fp32 * torch_vecs, axis=1)) > 0.9999
+    # all-MiniLM-L6-v2 is small enough that int8 weights move it: measured on these
+    # turns, min cosine 0.969-0.976 and mean 0.990 (per-channel scales; 0.974 -> 0.980
+    # on the bench's generated turns)
+    cos = np.sum(int8 * torch_vecs, axis=1)
+    assert cos.min() >= 0.95, f"int8 drifted from torch: min cosine {cos.min():.4f}"
+    assert cos.mean() >= 0.985, f"int8 drifted from torch: mean cosine {cos.mean():.4f}"
+    # and the int8 vectors still rank: each text's nearest torch vector is its own
+    nearest = np.argmax(int8 @ torch_vecs.T, axis=1)
+    assert np.mean(nearest == np.arange(len(texts))) >= 0.99
+
+
+@pytest.mark.slow
+def test_the_onnx_export_is_made_once_and_reused():
+    from qual_nlp.resources import encoder_path
+    from qual_nlp.resources.onnx import export_folder
+
+    folder = export_folder(encoder_path("all-MiniLM-L6-v2"))
+    marker = folder / "qual_nlp_export.json"
+    stamp = marker.stat().st_mtime_ns
+    assert export_folder(encoder_path("all-MiniLM-L6-v2")) == folder
+    assert marker.stat().st_mtime_ns == stamp
+    assert json.loads(marker.read_text())["preset"] == quantisation_preset()
+    assert not [p for p in folder.parent.iterdir() if p.name.startswith(f".{folder.name}.")]
+
+
+def test_a_project_records_its_encoder_and_keeps_it(project_path):
+    with Project.init(project_path, backend="onnx-int8") as project:
+        assert project.model.encoder() == ("all-MiniLM-L6-v2", "onnx-int8")
+        assert project.model.embedder().backend == "onnx-int8"
+    with Project.init(project_path) as project:  # re-running init changes nothing
+        assert project.model.encoder() == ("all-MiniLM-L6-v2", "onnx-int8")
+    with pytest.raises(ValidationError, match="keeps one encoder"):
+        Project.init(project_path, backend="torch")
+
+
+def test_a_local_encoder_folder_is_recorded_by_its_absolute_path(project_path, tmp_path):
+    from qual_nlp.resources import encoder_path
+
+    folder = encoder_path("all-MiniLM-L6-v2")
+    with Project.init(project_path, encoder=str(folder)) as project:
+        assert project.model.encoder() == (str(folder.resolve()), "torch")
+
+
+def test_a_project_that_recorded_no_encoder_keeps_minilm_through_torch(project_path):
+    with Project.open(project_path, create=True) as project:
+        assert project.store.get_meta("encoder") is None
+        assert project.model.encoder() == ("all-MiniLM-L6-v2", "torch")
+
+
+def test_an_unknown_encoder_fails_before_a_project_file_is_made(tmp_path):
+    target = tmp_path / "new.qnlp"
+    with pytest.raises(ModelError, match="models are never downloaded"):
+        Project.init(target, encoder="no-such-encoder")
+    with pytest.raises(ModelError, match="onnx-int8"):
+        Project.init(target, backend="fast")
+    assert not target.exists()
+
+
+def test_cli_init_records_and_reports_the_encoder(tmp_path):
+    target = tmp_path / "cli.qnlp"
+    out = subprocess.run(
+        [sys.executable, "-m", "qual_nlp", "init", str(target), "--backend", "onnx", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    report = json.loads(out.stdout)
+    assert (report["encoder"], report["backend"]) == ("all-MiniLM-L6-v2", "onnx")
+    with Project.open(target) as project:
+        assert project.model.encoder() == ("all-MiniLM-L6-v2", "onnx")
+
+
+@pytest.mark.slow
+def test_bench_reports_backend_against_torch_in_one_run():
+    from qual_nlp.commands.bench import run_bench
+
+    result = run_bench(segments=128, resuggest=0, backend="onnx-int8")
+    assert result["encoder"] == "all-MiniLM-L6-v2" and result["backend"] == "onnx-int8"
+    for key in (
+        "torch_encoder_segments_per_s",
+        "raw_encoder_segments_per_s",
+        "end_to_end_segments_per_s",
+    ):
+        assert result[key] > 0
+    assert result["backend_vs_torch_ratio"] == pytest.approx(
+        result["raw_encoder_segments_per_s"] / result["torch_encoder_segments_per_s"], rel=0.02
+    )
+    assert result["end_to_end_vs_torch_ratio"] == pytest.approx(
+        result["end_to_end_segments_per_s"] / result["torch_encoder_segments_per_s"], rel=0.02
+    )
+    assert 0.95 <= result["min_cosine_vs_torch"] <= 1.0
+    assert result["end_to_end_suggestions"] > 0
