@@ -148,10 +148,16 @@ def cmd_segments(args: argparse.Namespace) -> int:
 def cmd_suggest(args: argparse.Namespace) -> int:
     with _project(args) as project:
         result = project.model.suggest(facet=args.facet)
+        warnings = [
+            project.model.coverage_warning(u["document"], u["language"])
+            for u in result["uncovered_documents"]
+        ]
     text = (
         f"{result['suggestions']} suggestions on {result['segments']} segments by {result['model']}"
     )
     emit(args, result, text)
+    for warning in [] if args.json else warnings:  # --json carries uncovered_documents
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 

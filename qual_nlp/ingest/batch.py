@@ -16,12 +16,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from qual_nlp.errors import ImportFileError, QualNLPError
+from qual_nlp.errors import ImportFileError, QualNLPError, ValidationError
+from qual_nlp.ingest.language import detect_language, normalise_language
 from qual_nlp.records import Document, ImportOutcome, ParsedDocument
 
 SOURCE_TYPES = ("interview", "focus_group", "field_notes", "document", "other")
 #: Columns of a metadata CSV with a meaning of their own; the others are attributes.
-RESERVED = ("file", "case", "source_type", "participant_roles")
+RESERVED = ("file", "case", "source_type", "participant_roles", "language")
 IGNORED_NAMES = {"meta.csv", "cases.csv", "readme.md", "license", "license.md"}
 
 
@@ -33,6 +34,7 @@ class FileMeta:
     source_type: str | None = None
     attributes: dict[str, str] = field(default_factory=dict)
     roles: dict[str, str] = field(default_factory=dict)  # speaker label → role
+    language: str | None = None  # ISO 639-1, from the metadata CSV's language column
 
 
 @dataclass(frozen=True)
@@ -110,11 +112,19 @@ def read_metadata(path: str | Path) -> Metadata:
             if k and k not in RESERVED and (v or "").strip()
         }
         case = (row.get("case") or "").strip() or None
+        language = (row.get("language") or "").strip()
+        try:
+            language = normalise_language(language) if language else ""
+        except ValidationError as exc:
+            raise ImportFileError(
+                str(path), f"line {number}: {exc}", "Correct the value in the CSV"
+            ) from None
         files[name] = FileMeta(
             case,
             source_type,
             attributes,
             parse_roles(row.get("participant_roles") or "", str(path)),
+            language or None,
         )
         if case:
             per_case.setdefault(case, []).append(attributes)
@@ -216,6 +226,8 @@ def plan_file(
     meta = metadata.for_file(path) if metadata else None
     meta = meta or FileMeta()
     chosen_case = case or meta.case
+    language = meta.language or detect_language(parsed.text)
+    found = {"language": language, "language_from": "metadata" if meta.language else "detected"}
     doc = Document(
         name=path.name,
         text=parsed.text,
@@ -223,7 +235,12 @@ def plan_file(
         case=chosen_case,
         sha256=digest,
         source_format=parsed.source_format,
-        metadata={**meta.attributes, "path": str(path), "encoding": parsed.encoding},
+        metadata={
+            **meta.attributes,
+            "path": str(path),
+            "encoding": parsed.encoding,
+            **(found if language else {}),
+        },
     )
     roles = dict(meta.roles)
     main_role = meta.attributes.get("participant_role")

