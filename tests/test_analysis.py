@@ -317,6 +317,17 @@ def test_select_codings_adds_units(codings, segments) -> None:
     assert sorted(sel["unit"]) == ["dC01_b:5-20", "s10", "s11", "s2", "s3"]
 
 
+def test_free_span_codings_alone_are_counted_without_segment_flags(codings, segments) -> None:
+    # codings on free spans only: their segment ids are all missing (an Int64 column of
+    # NA), which used to break the interviewer filter
+    spans = codings.assign(segment_id=pd.array([None] * len(codings), dtype="Int64"))
+    sel = select_codings(spans, segments, coders="ana", facet="valence")
+    unfiltered = select_codings(
+        spans, segments, coders="ana", facet="valence", exclude_interviewer=False
+    )
+    assert len(sel) == len(unfiltered) > 0  # no segment, so no coding is an interviewer's
+
+
 # ------------------------------------------------------------------ exemplar quotes
 def test_quotes_by_score_name_document_speaker_and_offsets(codings, segments) -> None:
     table = theme_matrix(

@@ -72,7 +72,9 @@ def _interviewer_flags(codings: pd.DataFrame, segments: pd.DataFrame | None) -> 
         flags = segments.set_index("segment_id")["is_interviewer"]
         flags = flags[~flags.index.duplicated()]
         seg = pd.to_numeric(codings["segment_id"], errors="coerce")
-        return seg.map(flags).fillna(False).astype(bool)
+        # object first: when no coding sits on a segment the mapped column is an
+        # all-missing Int64, which refuses False as a fill value
+        return seg.map(flags).astype(object).fillna(False).astype(bool)
     role = codings["role"].astype(object).where(codings["role"].notna(), "")
     return role.astype(str).str.lower().str.contains("interviewer", regex=False)
 
