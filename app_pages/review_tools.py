@@ -112,6 +112,10 @@ def model_panel(proj: Project) -> None:
                     f"{done['model']}: {done['suggestions']} suggestions on "
                     f"{done['segments']} segments in {done['seconds']} s."
                 )
+                st.session_state["review_model_uncovered"] = [
+                    proj.model.coverage_warning(u["document"], u["language"])
+                    for u in done["uncovered_documents"]
+                ]
                 forget_queue()
         if retrain:
             with st.spinner("Training one classifier per facet…"), common.guarded("Retrain"):
@@ -130,6 +134,8 @@ def model_panel(proj: Project) -> None:
                 )
         if st.session_state.get("review_model_msg"):
             st.success(st.session_state["review_model_msg"])
+        for warning in st.session_state.get("review_model_uncovered", []):
+            st.warning(warning, icon=":material/translate:")
         history = proj.model.history()
         if history.empty:
             st.caption(

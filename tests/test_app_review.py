@@ -216,3 +216,26 @@ def test_retrain_from_the_page_says_when_there_is_too_little_to_learn(tmp_path: 
     assert message.startswith("Not trained:") and "keep reviewing" in message
     with Project.open(path) as project:
         assert project.store.model_versions.frame().empty
+
+
+@pytest.mark.slow
+def test_suggest_from_the_page_names_documents_the_encoder_does_not_cover(
+    tmp_path: Path,
+) -> None:
+    path = build_project(tmp_path, suggestions=False)
+    french = tmp_path / "QC_entrevue.txt"
+    french.write_text(
+        "Intervieweuse : Comment ça se passe avec les médecins depuis le début du projet ?\n"
+        "Infirmière : Franchement, c'est difficile. Les médecins ne voulaient pas remplir "
+        "les formulaires, ils disaient que c'était trop long, et on n'a jamais le temps "
+        "de faire les suivis avec les patients.\n",
+        encoding="utf-8",
+    )
+    with Project.open(path) as project:
+        project.import_files([french])
+    at = open_page(app_on(path), "review")
+    at.button(key="review_suggest").click().run(timeout=180)
+    assert not at.exception, [e.value for e in at.exception]
+    [warning] = [w.value for w in at.warning if "does not cover" in w.value]
+    assert warning.startswith("QC_entrevue.txt is in French")
+    assert "--encoder multilingual-e5-small" in warning
