@@ -51,6 +51,23 @@ def _source_key(path: Path) -> str:
     return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()[:12]
 
 
+def _keep_source_version(source: Path, export: Path) -> None:
+    """Give the export's config.json the transformers version of its source.
+
+    ``save_pretrained`` stamps the running version (4.57.x), and transformers 4.57.3 and
+    later warn that every local tokenizer so stamped may be a Mistral one with a broken
+    regex ("This will lead to incorrect tokenization"), which it is not: the tokenizer
+    files are copied unchanged.
+    """
+    try:
+        version = json.loads((source / "config.json").read_text("utf-8"))["transformers_version"]
+        config = json.loads((export / "config.json").read_text("utf-8"))
+    except (OSError, KeyError, ValueError):
+        return
+    config["transformers_version"] = version
+    (export / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+
+
 def export_folder(path: Path) -> Path:
     """The ONNX export (float32 and int8) of the sentence-transformers folder ``path``."""
     preset = quantisation_preset()
@@ -75,6 +92,7 @@ def export_folder(path: Path) -> Path:
                 f"exporting {path} to ONNX needs optimum-onnx and onnxruntime ({exc}). "
                 "Run the README's set-up command (or: pip install 'optimum-onnx[onnxruntime]')."
             ) from exc
+        _keep_source_version(path, tmp)
         (tmp / _DONE).write_text(
             json.dumps({"source": str(path), "preset": preset}, indent=1), encoding="utf-8"
         )
