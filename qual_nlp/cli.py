@@ -200,15 +200,24 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         "context_weight": args.context_weight,
     }
     if args.cache:
-        import qual_nlp
+        from qual_nlp.project import Project
 
-        with qual_nlp.open_project(args.cache, create=True) as cache:
+        # a cache project keeps one encoder: asking it for another is a clear error
+        with Project.init(args.cache, encoder=args.encoder, backend=args.backend) as cache:
+            encoder, backend = cache.model.encoder()
             report = evaluate_files(
                 args.train, args.test, embedder=cache.model.embedder(), **options
             )
     else:
-        report = evaluate_files(args.train, args.test, **options)
-    emit(args, report.to_dict(), report.summary())
+        from qual_nlp.project.model import resolve_encoder
+        from qual_nlp.suggest.embed import Embedder
+
+        encoder, backend = resolve_encoder(args.encoder, args.backend)
+        report = evaluate_files(
+            args.train, args.test, embedder=Embedder(encoder, backend=backend), **options
+        )
+    payload = report.to_dict() | {"encoder": encoder, "backend": backend}
+    emit(args, payload, f"{report.summary()}\nencoder: {encoder} through {backend}")
     return 0
 
 
@@ -430,6 +439,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tfidf-weight", type=float, default=1.0, help="TF-IDF block weight (0 = off)")
     p.add_argument("--context-weight", type=float, default=0.5, help="context block weight")
     p.add_argument("--cache", help="project file used as embedding cache (created if absent)")
+    p.add_argument(
+        "--encoder",
+        help="sentence encoder: all-MiniLM-L6-v2 (default), multilingual-e5-small or a local "
+        "sentence-transformers folder; with --cache it must match the cache's encoder",
+    )
+    p.add_argument(
+        "--backend",
+        choices=["torch", "onnx", "onnx-int8"],
+        help="how the encoder runs: torch (default, the reference), onnx, or onnx-int8 (fastest)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON document")
 
     p = add("matrix", "Write a theme x case (or x attribute) matrix to .csv or .xlsx.")
