@@ -369,6 +369,22 @@ def _filter_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--role", help="only these participant roles, e.g. patient")
 
 
+def _encoder_options(p: argparse.ArgumentParser, note: str) -> None:
+    """``--encoder`` and ``--backend``, as init, evaluate and bench take them."""
+    from qual_nlp.resources import BACKENDS
+
+    p.add_argument(
+        "--encoder",
+        help="sentence encoder: all-MiniLM-L6-v2 (default), multilingual-e5-small or a local "
+        f"sentence-transformers folder{note}",
+    )
+    p.add_argument(
+        "--backend",
+        choices=list(BACKENDS),
+        help="how the encoder runs: torch (default, the reference), onnx, or onnx-int8 (fastest)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qual-nlp",
@@ -391,16 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="cm-implementation",
         help="built-in codebook name or a YAML codebook file (default: cm-implementation)",
     )
-    p.add_argument(
-        "--encoder",
-        help="sentence encoder: all-MiniLM-L6-v2 (default) or a local sentence-transformers "
-        "folder; recorded in the project",
-    )
-    p.add_argument(
-        "--backend",
-        choices=["torch", "onnx", "onnx-int8"],
-        help="how the encoder runs: torch (default, the reference), onnx, or onnx-int8 (fastest)",
-    )
+    _encoder_options(p, "; recorded in the project")
     p.add_argument("--json", action="store_true", help="print one JSON document")
 
     p = add("import", "Import transcripts and field notes (files or folders).")
@@ -439,16 +446,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tfidf-weight", type=float, default=1.0, help="TF-IDF block weight (0 = off)")
     p.add_argument("--context-weight", type=float, default=0.5, help="context block weight")
     p.add_argument("--cache", help="project file used as embedding cache (created if absent)")
-    p.add_argument(
-        "--encoder",
-        help="sentence encoder: all-MiniLM-L6-v2 (default), multilingual-e5-small or a local "
-        "sentence-transformers folder; with --cache it must match the cache's encoder",
-    )
-    p.add_argument(
-        "--backend",
-        choices=["torch", "onnx", "onnx-int8"],
-        help="how the encoder runs: torch (default, the reference), onnx, or onnx-int8 (fastest)",
-    )
+    _encoder_options(p, "; with --cache it must match the cache's encoder")
     p.add_argument("--json", action="store_true", help="print one JSON document")
 
     p = add("matrix", "Write a theme x case (or x attribute) matrix to .csv or .xlsx.")
@@ -531,12 +529,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("bench", "Measure encoder, end-to-end and re-suggest throughput.", project=False)
     p.add_argument("--segments", type=int, default=2000, help="segments for the throughput runs")
     p.add_argument("--resuggest", type=int, default=100_000, help="cached segments to re-suggest")
-    p.add_argument("--encoder", help="encoder to measure (default: the product's default)")
-    p.add_argument(
-        "--backend",
-        choices=["torch", "onnx", "onnx-int8"],
-        help="backend measured against torch (default: the product's default)",
-    )
+    _encoder_options(p, "; measured against its torch reference")
     p.add_argument("--json", action="store_true", help="print one JSON document")
 
     p = add("demo", "Build the sample project from corpora_samples/.", project=False)
