@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -77,6 +79,10 @@ def test_the_onnx_export_is_made_once_and_reused():
     assert marker.stat().st_mtime_ns == stamp
     assert json.loads(marker.read_text())["preset"] == quantisation_preset()
     assert not [p for p in folder.parent.iterdir() if p.name.startswith(f".{folder.name}.")]
+    # readable by a server running as another user, like any folder the umask allows
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o777 & ~mask
 
 
 def test_a_project_records_its_encoder_and_keeps_it(project_path):

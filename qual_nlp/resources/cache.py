@@ -31,6 +31,14 @@ def model_dir() -> Path:
     return path
 
 
+def _readable(folder: Path) -> None:
+    """The permissions of an ordinary new folder (mkdtemp makes it private to its owner),
+    so a server running as another user can read a model that a set-up step made."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(folder, 0o777 & ~mask)
+
+
 def build_once(target: Path, build: Callable[[Path], None], done: str) -> Path:
     """``target``, made by ``build(tmp)`` unless ``target/done`` already exists.
 
@@ -43,6 +51,7 @@ def build_once(target: Path, build: Callable[[Path], None], done: str) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         build(tmp)
+        _readable(tmp)
         if not (tmp / done).exists():
             raise ModelError(f"building {target} left no {done}; the build is incomplete")
         if target.exists() and not (target / done).exists():
