@@ -103,6 +103,12 @@ def test_a_local_encoder_folder_is_recorded_by_its_absolute_path(project_path, t
         assert project.model.encoder() == (str(folder.resolve()), "torch")
 
 
+def test_an_encoder_written_another_way_is_recorded_by_its_one_name(project_path):
+    with Project.init(project_path, encoder="minilm") as project:
+        assert project.model.encoder() == ("all-MiniLM-L6-v2", "torch")
+    Project.init(project_path, encoder="sentence-transformers/all-MiniLM-L6-v2").close()
+
+
 def test_a_project_that_recorded_no_encoder_keeps_minilm_through_torch(project_path):
     with Project.open(project_path, create=True) as project:
         assert project.store.get_meta("encoder") is None

