@@ -181,6 +181,10 @@ class Project:
                 names_in_batch.add(planned.document.name)
                 plans.append(planned)
 
+        # documents in a language the project's encoder does not cover, checked once
+        uncovered = {
+            u["document"]: u["language"] for u in self.model.uncovered([p.document for p in plans])
+        }
         stream = ((p.parsed, p) for p in plans)
         for spans, plan in segment_documents(stream):
             try:
@@ -198,15 +202,10 @@ class Project:
             except Exception as exc:  # one file's failure must not stop the batch
                 outcome = ImportOutcome(str(plan.path), "failed", message=str(exc))
             outcome = ingest.with_warnings(outcome, plan)
-            if outcome.status == "imported":
-                outcome = replace(
-                    outcome,
-                    warnings=outcome.warnings
-                    + tuple(
-                        self.model.coverage_warning(u["document"], u["language"])
-                        for u in self.model.uncovered([plan.document])
-                    ),
-                )
+            name = plan.document.name
+            if outcome.status == "imported" and name in uncovered:
+                warning = self.model.coverage_warning(name, uncovered[name])
+                outcome = replace(outcome, warnings=(*outcome.warnings, warning))
             report(outcome)
         if bar is not None and hasattr(bar, "close"):
             bar.close()
