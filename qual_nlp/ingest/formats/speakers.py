@@ -41,6 +41,19 @@ _PARTICIPANT = re.compile(
     re.IGNORECASE,
 )
 
+#: Care roles that transcribers write as speaker labels, in English and French
+#: (``Infirmière :``, ``Nurse case manager:``, ``Médecin 2 :``).
+_ROLE = re.compile(
+    r"^(?:(?:registered\s+)?nurse(?:\s+case\s+manager|\s+practitioner)?|case\s+manager|"
+    r"physician|doctor|family\s+(?:physician|doctor)|gp|pharmacist|social\s+worker|"
+    r"caregiver|clinic\s+manager|manager|coordinator|"
+    r"infirmi[eè]re?(?:\s+(?:gestionnaire\s+de\s+cas|clinicienne|clinicien|"
+    r"praticienne|praticien))?|gestionnaire(?:\s+de\s+cas)?|m[ée]decin(?:\s+de\s+famille)?|"
+    r"pharmacienne?|travailleu(?:r|se)\s+social(?:e)?|proche\s+aidante?|aidante?|"
+    r"coordonnat(?:eur|rice)|directrice|directeur)(?:\s*[-#]?\s*\d+)?$",
+    re.IGNORECASE,
+)
+
 
 def _wordset(words: str) -> frozenset[str]:
     return frozenset(words.split())
@@ -166,8 +179,8 @@ def is_participant_label(label: str) -> bool:
 def label_strength(label: str) -> int:
     """Rate how surely ``label`` names a speaker: KNOWN, NAME, WEAK, or 0 (not a speaker).
 
-    >>> [label_strength(x) for x in ("INT", "Dr. Tremblay", "Marie", "Note", "He told me", "Case manager")]
-    [3, 2, 1, 0, 0, 1]
+    >>> [label_strength(x) for x in ("INT", "Dr. Tremblay", "Marie", "Note", "He told me", "Infirmière")]
+    [3, 2, 1, 0, 0, 3]
     """
     label = normalise_label(label)
     if not label or len(label) > MAX_LABEL_CHARS:
@@ -176,6 +189,8 @@ def label_strength(label: str) -> int:
     if not words or len(words) > MAX_LABEL_WORDS:
         return 0
     if is_interviewer_label(label) or is_participant_label(label):
+        return KNOWN
+    if _ROLE.match(" ".join(words)):
         return KNOWN
     if words[0].lower().rstrip(".:") in _NOT_SPEAKER_FIRST_WORDS:
         return 0
