@@ -63,8 +63,11 @@ def load_project(location: str) -> Project:
 
 
 def project() -> Project:
-    """The current session's project (the entrypoint has opened it)."""
-    return load_project(str(st.session_state[PROJECT_KEY]))
+    """The current session's project (the entrypoint has opened it), acting as the
+    signed-in user when the project has accounts."""
+    shared = load_project(str(st.session_state[PROJECT_KEY]))
+    actor = st.session_state.get("auth_actor")
+    return shared if actor is None else shared.as_user(actor)
 
 
 def coder() -> str:

@@ -80,6 +80,22 @@ class AccessService(Service):
             actor, action, blind=blind, assigned=assigned, on_behalf_of=on_behalf_of
         )
 
+    def require_active(self) -> None:
+        """Refuse (and log) a request made without signing in to a project with accounts,
+        or by an account disabled since it signed in."""
+        actor = self.actor
+        if actor is None and not self.has_users():
+            return
+        reason = None
+        if actor is None:
+            reason = f"this project has user accounts: {SIGN_IN_HINT}"
+        elif not (current := self._current()) or not current.role:
+            reason = f"the account {actor.name!r} is disabled or removed"
+        if reason:
+            who = actor.name if actor else NOT_SIGNED_IN
+            self.store.users.log_refusal(who, "read the project", reason)
+            raise AccessDeniedError(f"Refused: {reason}.")
+
     def may(self, action: str) -> bool:
         """May the acting user take ``action`` (to show or hide a page or a button)?"""
         return self.decision(action).allowed

@@ -348,6 +348,7 @@ class Project:
 
     def documents(self) -> list[Any]:
         """Every document (a patient partner: those holding segments assigned to them)."""
+        self._require_signed_in()
         docs = list(self.store.documents())
         allowed = self.access.assigned_segments()
         if allowed is None:
@@ -408,8 +409,7 @@ class Project:
         return self.store.codings.frame(**filters)
 
     def _require_signed_in(self) -> None:
-        if self.actor is None and self.access.has_users():
-            self.access.require(rules.SEE_OTHERS)  # refuses, logged, with how to sign in
+        self.access.require_active()
 
     def _acting(self, actor: str) -> str:
         """Whom the journal records: the signed-in user, whatever the caller passed."""
@@ -467,11 +467,13 @@ class Project:
     def add_code(self, code: Code, actor: str = "system") -> Codebook:
         from qual_nlp.codebook import edit as cbm
 
+        self.access.require(rules.EDIT_CODEBOOK)
         return self.set_codebook(cbm.add_code(self.codebook(), code), actor=actor)
 
     def rename_code(self, path: str, new_name: str, actor: str = "system") -> Codebook:
         from qual_nlp.codebook import edit as cbm
 
+        self.access.require(rules.EDIT_CODEBOOK)
         facet, code_id = path.split("/", 1)
         return self.set_codebook(cbm.rename_code(self.codebook(), code_id, new_name), actor=actor)
 
@@ -479,6 +481,7 @@ class Project:
         """Merge codes into ``target`` (paths); their codings move to the target."""
         from qual_nlp.codebook import edit as cbm
 
+        self.access.require(rules.EDIT_CODEBOOK)
         ids = [p.split("/", 1)[1] for p in sources]
         merged, mapping = cbm.merge_codes(self.codebook(), ids, target.split("/", 1)[1])
         self.set_codebook(merged, actor=actor)
@@ -490,6 +493,7 @@ class Project:
         """Re-parent a code (``new_parent`` a code path or None); codings follow it."""
         from qual_nlp.codebook import edit as cbm
 
+        self.access.require(rules.EDIT_CODEBOOK)
         parent_id = new_parent.split("/", 1)[1] if new_parent else None
         moved, mapping = cbm.move_code(self.codebook(), path.split("/", 1)[1], parent_id, new_facet)
         self.set_codebook(moved, actor=actor)

@@ -58,6 +58,8 @@ class ReviewService(Service):
         ``relevance`` (triage) or ``document`` order; filters: case, document, code,
         facet, min_score, max_score, include_interviewer, assignment."""
         self._project.access.require(rules.CODE, on_behalf_of=self._on_behalf(coder))
+        if {"code", "min_score", "max_score"} & {k for k, v in filters.items() if v is not None}:
+            self._project.access.require(rules.SEE_SUGGESTIONS)  # they filter on suggestions
         assignment = filters.pop("assignment", None)
         if assignment:
             filters["segment_ids"] = self.store.assignments.segments(assignment, coder)
