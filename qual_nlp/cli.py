@@ -9,6 +9,7 @@ project errors.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -70,10 +71,8 @@ def _signed_in(args: argparse.Namespace, project: Any) -> Any:
         return project
     name = getattr(args, "user", None) or os.environ.get(USER_ENV, "").strip()
     if not name:
-        try:
+        with contextlib.suppress(AccessDeniedError):
             project.access.require_active()  # refuses, and the journal records the attempt
-        except AccessDeniedError:
-            pass
         project.close()
         raise AccessDeniedError(
             f"{project.location} has user accounts: say who acts with --user NAME (or "
