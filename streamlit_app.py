@@ -96,7 +96,7 @@ pages = {
 }
 if auth.signed_in():  # only the pages the signed-in user's role may open
     pages = {
-        section: [p for p in group if auth.visible(common.project(), p.url_path)]
+        section: [p for p in group if auth.visible_page(common.project(), p)]
         for section, group in pages.items()
     }
     if auth.visible(common.project(), "my-segments"):

@@ -132,6 +132,27 @@ PAGE_ACTIONS = {
 }
 
 
+#: page title -> its url path (Streamlit reports "" as the default page's path)
+PAGE_PATHS = {
+    "Review queue": "review",
+    "Documents": "documents",
+    "Import": "import",
+    "Matrices": "matrices",
+    "Agreement": "agreement",
+    "Codebook": "codebook",
+    "My segments": "my-segments",
+}
+
+
+def visible_page(proj: Project, page: st.Page) -> bool:
+    """May the acting user open this ``st.Page``? A page this module does not know is
+    shown to leads only."""
+    path = page.url_path or PAGE_PATHS.get(page.title, "")
+    if not path:
+        return proj.actor is None or proj.access.may(rules.MANAGE_USERS)
+    return visible(proj, path)
+
+
 def visible(proj: Project, url_path: str) -> bool:
     """May the acting user open this page? (Solo mode: every page.)"""
     if proj.actor is None:
