@@ -277,3 +277,13 @@ def test_a_lead_sees_and_manages_everything(team: Project, tmp_path: Path):
     assert [u.name for u in lead.access.users()] == ["ana", "lea", "pat", "vic", "zed"]
     events = lead.events()
     assert {"add", "sign in"} <= set(events["action"])
+
+
+def test_a_patient_partner_who_finished_has_nothing_left_to_code(team: Project):
+    pat = team.sign_in("pat", PASSWORDS["pat"])
+    assert pat.review.next("pat", n=50)
+    pat.review.finish_assignment("round-1", "pat")
+    assert pat.review.next("pat", n=50) == []
+    assert pat.review.my_segments("pat") == []
+    with pytest.raises(AccessDeniedError, match="in the name of 'ana'"):
+        pat.review.finish_assignment("round-1", "ana")
