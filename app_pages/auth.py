@@ -95,9 +95,9 @@ def _sign_in() -> None:
 def login() -> None:
     """The login page: user name, password, Sign in (Enter submits too)."""
     st.title("Sign in")
-    st.caption(
-        f"Project: `{common.load_project(str(st.session_state[common.PROJECT_KEY])).location}`"
-    )
+    location = str(st.session_state[common.PROJECT_KEY])
+    name = location.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]  # not where it lives
+    st.caption(f"Project: **{name}**")
     with st.form("auth_form", border=False, enter_to_submit=True):
         st.text_input("User name", key="auth_name", autocomplete="username")
         st.text_input(

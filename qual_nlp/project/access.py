@@ -182,7 +182,7 @@ class AccessService(Service):
         user = self.store.users.get(name)
         wrong = SignInError("Wrong user name or password. Check both and try again.")
         if user is None:
-            policy.verify_password(_DUMMY_HASH(), password)  # same time as a real check
+            policy.verify_password(_dummy_hash(), password)  # same time as a real check
             self.store.users.log_refusal(name, "sign in", "unknown user name")
             raise wrong
         wait = self.lockout.seconds_left(user.locked_until, now)
@@ -251,7 +251,8 @@ def _check_name(name: str) -> str:
 _DUMMY: list[str] = []
 
 
-def _DUMMY_HASH() -> str:  # noqa: N802 - a lazily made constant
+def _dummy_hash() -> str:
+    """A hash no password matches, made once: checking it costs what a real check does."""
     if not _DUMMY:
         _DUMMY.append(policy.hash_password("not a real password, never matches"))
     return _DUMMY[0]
