@@ -14,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_access_project import make_team  # noqa: E402
 from test_app_support import app_on, build_project, fresh_caches  # noqa: E402, F401
 
+from qual_nlp.project import Project  # noqa: E402
 from qual_nlp.records import Actor  # noqa: E402
 
 
@@ -76,3 +77,44 @@ def test_solo_mode_is_refused_beyond_this_computer(tmp_path: Path):
         config.set_option("server.address", before)
     assert "qual-nlp users PROJECT add NAME --role lead" in texts(at)
     assert not [h.value for h in at.header]  # no page rendered
+
+
+PAGES = {
+    "lea": ("lead", ["review", "documents", "import", "matrices", "agreement", "codebook"]),
+    "ana": ("analyst", ["review", "documents", "agreement", "codebook"]),
+    "vic": ("viewer", ["matrices", "agreement"]),
+    "pat": ("patient_partner", ["my-segments"]),
+}
+
+
+@pytest.mark.parametrize("user", list(PAGES))
+def test_every_page_a_role_may_open_renders_for_it(team: Path, user: str):
+    from test_app_support import open_page
+
+    role, paths = PAGES[user]
+    for path in paths:
+        at = open_page(signed_in_app(team, user, role, datetime.now(UTC)), path)
+        assert [h.value for h in at.header] or [t.value for t in at.title], path
+        shown = texts(at)
+        assert "Refused" not in shown, (path, shown)
+        options = str([o for w in at.get("button_group") for o in w.proto.options])
+        if path == "matrices":  # the export view is a lead's
+            assert "Theme" in options and ("Export" in options) == (user == "lea")
+        if path == "agreement":
+            assert "Assignments" in options and "Statistics" in options
+        if path == "review":  # not blind: the model's tools are there
+            assert "Bulk accept" in str([e.label for e in at.expander])
+
+
+def test_a_blind_analyst_sees_no_statistics_and_no_suggestion(tmp_path: Path):
+    from test_app_support import open_page
+
+    path = make_team(tmp_path)
+    with Project.open(path) as project:
+        project.as_user("lea").review.assign("round-2", ["ana"], blind=True)
+    at = open_page(signed_in_app(path, "ana", "analyst", datetime.now(UTC)), "agreement")
+    options = str([o for w in at.get("button_group") for o in w.proto.options])
+    assert "Assignments" in options and "Statistics" not in options
+    at = open_page(signed_in_app(path, "ana", "analyst", datetime.now(UTC)), "review")
+    assert any("Blind coding" in str(i.value) for i in at.info)
+    assert "Bulk accept" not in str([e.label for e in at.expander])
