@@ -17,12 +17,14 @@ import streamlit as st
 
 from app_pages import (
     agreement_page,
+    auth,
     codebook_page,
     common,
     documents_page,
     import_page,
     markup,
     matrices_page,
+    partner_page,
     review_page,
     start,
 )
@@ -46,6 +48,9 @@ if common.PROJECT_KEY in st.session_state:
 if common.PROJECT_KEY not in st.session_state:
     st.navigation([st.Page(start.choose_project, title="Open a project", url_path="open")]).run()
     st.stop()
+
+# ---- accounts: sign in (a project with users), or solo mode on 127.0.0.1 only
+auth.gate(common.load_project(str(st.session_state[common.PROJECT_KEY])))
 
 # ---- the coder
 if common.CODER_KEY not in st.session_state:
@@ -89,4 +94,20 @@ pages = {
         ),
     ],
 }
+if auth.signed_in():  # only the pages the signed-in user's role may open
+    pages = {
+        section: [p for p in group if auth.visible_page(common.project(), p)]
+        for section, group in pages.items()
+    }
+    if auth.visible(common.project(), "my-segments"):
+        pages["Code"].insert(
+            0,
+            st.Page(
+                partner_page.render,
+                title="My segments",
+                icon=":material/edit_note:",
+                url_path="my-segments",
+            ),
+        )
+    pages = {section: group for section, group in pages.items() if group}
 st.navigation(pages).run()

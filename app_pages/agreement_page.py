@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import common, markup
+from qual_nlp import access as rules
 from qual_nlp.project import Project
 from qual_nlp.records import Codebook
 
@@ -51,6 +52,10 @@ def assignments(proj: Project) -> None:
                 text=f"{row.reviewed} of {row.segments} segments",
             )
             right.button("Finish", key=f"agree_finish_{i}", on_click=_finish, args=(row.name,))
+    if not proj.access.may(rules.ASSIGN):  # only a lead puts work in front of coders
+        if mine.empty:
+            common.empty_state("No open assignment for you.")
+        return
     with st.expander("New assignment", expanded=table.empty, icon=":material/assignment_add:"):
         docs = common.documents()["document"].tolist()
         with st.form("agree_new", border=False):
@@ -243,7 +248,8 @@ def render() -> None:
     if codebook is None:
         return
     common.flash("agree_msg")
-    view = st.segmented_control("View", VIEWS, default=VIEWS[0], key="agree_view")
+    views = VIEWS if proj.access.may(rules.SEE_AGREEMENT) else VIEWS[:1]
+    view = st.segmented_control("View", views, default=views[0], key="agree_view")
     if view == "Statistics":
         statistics(proj, codebook)
     elif view == "Disagreements":

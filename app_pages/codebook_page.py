@@ -10,6 +10,7 @@ from typing import Any
 import streamlit as st
 
 from app_pages import common, markup
+from qual_nlp import access as rules
 from qual_nlp.project import Project
 from qual_nlp.records import Code, Codebook
 
@@ -185,6 +186,8 @@ def render() -> None:
             "Find a code", key="codebook_find", placeholder="name, id, definition or example"
         )
         st.html(markup.codebook_html(codebook, match=match))
+    if not proj.access.may(rules.EDIT_CODEBOOK):  # reading only; a lead edits
+        return
     with edits:
         add, rename, merge, move, files = st.tabs(["Add", "Rename", "Merge", "Move", "Files"])
         with add:

@@ -63,8 +63,11 @@ def load_project(location: str) -> Project:
 
 
 def project() -> Project:
-    """The current session's project (the entrypoint has opened it)."""
-    return load_project(str(st.session_state[PROJECT_KEY]))
+    """The current session's project (the entrypoint has opened it), acting as the
+    signed-in user when the project has accounts."""
+    shared = load_project(str(st.session_state[PROJECT_KEY]))
+    actor = st.session_state.get("auth_actor")
+    return shared if actor is None else shared.as_user(actor)
 
 
 def coder() -> str:
@@ -78,20 +81,29 @@ def human_coders(proj: Project) -> list[str]:
 
 
 @st.cache_data(show_spinner=False, ttl=120, max_entries=16)
-def document_index(location: str) -> pd.DataFrame:
-    """Document name, case and source type (no text), for pickers.
+def document_index(location: str, user: str = "", role: str = "") -> pd.DataFrame:
+    """Document name, case and source type (no text), for pickers; those the signed-in
+    ``user`` may see, in a project with accounts.
 
     Cached for two minutes; :func:`data_changed` clears it after an import.
     """
+    from qual_nlp.records import Actor
+
+    opened = load_project(location)
+    if user:
+        opened = opened.as_user(Actor(user, role))
     rows = [
         {"document": d.name, "case": d.case, "source_type": d.source_type, "chars": len(d.text)}
-        for d in load_project(location).documents()
+        for d in opened.documents()
     ]
     return pd.DataFrame(rows, columns=["document", "case", "source_type", "chars"])
 
 
 def documents() -> pd.DataFrame:
-    return document_index(str(st.session_state[PROJECT_KEY]))
+    actor = st.session_state.get("auth_actor")
+    if actor is None:
+        return document_index(str(st.session_state[PROJECT_KEY]))
+    return document_index(str(st.session_state[PROJECT_KEY]), actor.name, actor.role)
 
 
 def data_changed() -> None:

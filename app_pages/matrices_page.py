@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import common, markup
+from qual_nlp import access as rules
 from qual_nlp.project import Project
 from qual_nlp.records import Codebook
 
@@ -223,7 +224,11 @@ def joint_display(proj: Project) -> None:
         "A joint display puts case-level numbers (e.g. from questionnaires) beside the "
         "qualitative themes. Upload a CSV with a `case` column and one column per measure."
     )
-    upload = st.file_uploader("Case-level CSV", type=["csv"], key="matrix_cases_csv")
+    upload = (
+        st.file_uploader("Case-level CSV", type=["csv"], key="matrix_cases_csv")
+        if proj.access.may(rules.IMPORT)
+        else None
+    )
     if upload is not None and st.button("Add to the cases", key="matrix_cases_go"):
         with common.guarded("Case numbers"):
             n = proj.import_cases(common.save_upload(upload), actor=common.coder())
@@ -257,7 +262,8 @@ def render() -> None:
     if common.documents().empty:
         common.empty_state("No documents yet: import transcripts on the Import page.")
         return
-    view = st.segmented_control("View", VIEWS, default=VIEWS[0], key="matrix_view")
+    views = VIEWS if proj.access.may(rules.EXPORT) else VIEWS[:-1]
+    view = st.segmented_control("View", views, default=views[0], key="matrix_view")
     if view == "Barriers / facilitators":
         sheets = _sheets(proj)
         if sheets is not None:

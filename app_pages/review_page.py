@@ -14,6 +14,7 @@ from typing import Any
 import streamlit as st
 
 from app_pages import common, markup, review_tools
+from qual_nlp import access as rules
 from qual_nlp.project import Project
 from qual_nlp.records import Codebook, ReviewItem
 
@@ -48,15 +49,17 @@ def _filters(proj: Project, codebook: Codebook, me: str) -> dict[str, Any]:
             else docs.loc[docs["case"] == case]["document"].tolist()
         )
         document = st.selectbox("Document", [ALL, *names], key="review_document")
-        code = st.selectbox(
-            "Suggested code",
-            [ALL, *labels],
-            format_func=lambda c: labels.get(c, c),
-            key="review_code",
-        )
-        low, high = st.slider(
-            "Suggestion confidence", 0.0, 1.0, (0.0, 1.0), step=0.05, key="review_scores"
-        )
+        code, low, high = ALL, 0.0, 1.0
+        if proj.access.may(rules.SEE_SUGGESTIONS):  # these filter on the model's suggestions
+            code = st.selectbox(
+                "Suggested code",
+                [ALL, *labels],
+                format_func=lambda c: labels.get(c, c),
+                key="review_code",
+            )
+            low, high = st.slider(
+                "Suggestion confidence", 0.0, 1.0, (0.0, 1.0), step=0.05, key="review_scores"
+            )
         mine = proj.review.assignments()
         open_work = mine.loc[(mine["coder"] == me) & mine["finished_at"].isna(), "name"].tolist()
         assignment = (

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import common
+from qual_nlp import access as rules
 from qual_nlp.project import Project
 from qual_nlp.records import Codebook
 
@@ -18,6 +19,8 @@ def forget_queue() -> None:
 
 def render(proj: Project, me: str, codebook: Codebook) -> None:
     """Bulk accept and model panels, side by side."""
+    if not proj.access.may(rules.SEE_SUGGESTIONS):  # blind coding: nothing of the model
+        return
     left, right = st.columns(2, gap="large")
     with left:
         bulk_accept(proj, me, codebook)

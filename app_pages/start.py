@@ -117,6 +117,9 @@ def sidebar(counts: dict[str, int]) -> None:
     with st.sidebar:
         location = str(st.session_state[common.PROJECT_KEY])
         st.markdown(f"**{Path(location).name if '://' not in location else location}**")
+        if st.session_state.get("auth_actor") is not None:
+            _signed_in_sidebar()
+            return
         st.caption(
             f"{counts.get('documents', 0)} documents · {counts.get('segments', 0)} segments · "
             f"{counts.get('codings', 0)} codings"
@@ -128,6 +131,17 @@ def sidebar(counts: dict[str, int]) -> None:
         left, right = st.columns(2)
         left.button("Switch coder", key="app_switch_coder", on_click=_forget, args=("coder",))
         right.button("Close project", key="app_close", on_click=_forget, args=("project",))
+
+
+def _signed_in_sidebar() -> None:
+    """Who is signed in, and Sign out (no switching coder: the coder is the user)."""
+    from app_pages import auth
+
+    st.markdown(
+        f"Signed in as **{st.session_state[common.CODER_KEY]}** "
+        f"({st.session_state.get(common.ROLE_KEY, '')})"
+    )
+    st.button("Sign out", key="app_sign_out", on_click=auth.sign_out)
 
 
 def _forget(what: str) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from qual_nlp import __version__
+from qual_nlp.commands import accounts
 from qual_nlp.errors import QualNLPError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -49,7 +50,7 @@ def _jsonable(value: Any) -> Any:
 def _project(args: argparse.Namespace, create: bool = False) -> Any:
     from qual_nlp.project import Project
 
-    return Project.open(args.project, create=create)
+    return accounts.signed_in(args, Project.open(args.project, create=create))
 
 
 def _progress(args: argparse.Namespace) -> Any:
@@ -65,8 +66,11 @@ def _progress(args: argparse.Namespace) -> Any:
 def cmd_init(args: argparse.Namespace) -> int:
     from qual_nlp.project import Project
 
-    with Project.init(
-        args.project, codebook=args.codebook, encoder=args.encoder, backend=args.backend
+    with accounts.signed_in(
+        args,
+        Project.init(
+            args.project, codebook=args.codebook, encoder=args.encoder, backend=args.backend
+        ),
     ) as project:
         cb = project.codebook()
         encoder, backend = project.model.encoder()
@@ -96,7 +100,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             if not args.json:
                 print(f"warning: {warning}", file=sys.stderr)
 
-    with Project.init(args.project) as project:
+    with accounts.signed_in(args, Project.init(args.project)) as project:
         if args.cases:
             project.import_cases(args.cases)
         outcomes = project.import_files(
@@ -336,9 +340,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0 if not result.get("failed") else 1
 
 
+@command("users")
+def cmd_users(args: argparse.Namespace) -> int:
+    return accounts.run_users(args, emit)
+
+
 @command("app")
 def cmd_app(args: argparse.Namespace) -> int:
-    import subprocess
     from pathlib import Path
 
     app = Path(__file__).resolve().parent.parent / "streamlit_app.py"
@@ -348,13 +356,17 @@ def cmd_app(args: argparse.Namespace) -> int:
 
         project = str(build_demo(DEFAULT_PATH)["project"])
         print(f"opening the sample project {project}", file=sys.stderr)
+    refused = accounts.refuse_open_host(str(project), args.host)
+    if refused is not None:
+        return refused
     command = [sys.executable, "-m", "streamlit", "run", str(app)]
+    command += ["--server.address", args.host]
     if args.port:
         command += ["--server.port", str(args.port)]
     if args.headless:
         command += ["--server.headless", "true"]
     command += ["--browser.gatherUsageStats", "false", "--", str(project)]
-    return subprocess.call(command)
+    return accounts.serve(command)
 
 
 # ------------------------------------------------------------------ parser
@@ -398,6 +410,11 @@ def build_parser() -> argparse.ArgumentParser:
         if project:
             p.add_argument(
                 "project", metavar="PROJECT", help="project file (SQLite) or database URL"
+            )
+            p.add_argument(
+                "--user",
+                help=f"who acts, in a project with accounts (or {accounts.USER_ENV}); the "
+                f"password comes from the prompt, stdin, or {accounts.PASSWORD_ENV}",
             )
         return p
 
@@ -536,8 +553,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", nargs="?", help="project file (default: demo/sample.qnlp)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
 
+    p = add(
+        "users",
+        "Accounts: add NAME --role R, list, passwd NAME, disable|enable NAME, role NAME R. "
+        "Passwords come from a prompt or from stdin (twice), never from the command line.",
+    )
+    p.add_argument("action", choices=["add", "list", "passwd", "disable", "enable", "role"])
+    p.add_argument("name", nargs="?", metavar="NAME", help="the user concerned")
+    p.add_argument("new_role", nargs="?", metavar="ROLE", help="with 'role': the new role")
+    p.add_argument(
+        "--role", choices=accounts.ROLE_NAMES, help="the role (the first user is the lead)"
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+
     p = add("app", "Open the Streamlit app.", project=False)
     p.add_argument("project", nargs="?", help="project file or database URL")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1, this computer only); another one, "
+        "e.g. 0.0.0.0, needs a project with user accounts",
+    )
     p.add_argument("--port", type=int, help="port (default: Streamlit's 8501)")
     p.add_argument("--headless", action="store_true", help="do not open a browser")
     return parser

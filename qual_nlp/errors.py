@@ -51,3 +51,11 @@ class ModelError(QualNLPError):
 
 class ExchangeError(QualNLPError):
     """A REFI-QDA (.qdpx/.qdc) or other exchange file is malformed or unsafe."""
+
+
+class AccessDeniedError(QualNLPError):
+    """The acting user may not do this (their role, a blind assignment, or no sign-in)."""
+
+
+class SignInError(AccessDeniedError):
+    """A sign-in failed: unknown user, wrong password, disabled or locked account."""

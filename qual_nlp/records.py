@@ -292,3 +292,23 @@ class ReviewItem:
     suggestions: tuple[dict[str, Any], ...]  # code, name, facet, score, model_version
     decisions: tuple[dict[str, Any], ...]  # this coder's codings: code, status, memo
     blind: bool = False  # the coder may not see suggestions (blind assignment)
+
+
+@dataclass(frozen=True)
+class User:
+    """An account of a project on a shared server (never carries the password hash)."""
+
+    name: str
+    role: str  # lead | analyst | investigator | patient_partner | viewer
+    enabled: bool = True
+    failed_count: int = 0
+    locked_until: str | None = None  # ISO 8601 UTC; no sign-in before then
+    created_at: str = ""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting on a project: a signed-in user's name and role."""
+
+    name: str
+    role: str

@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from qual_nlp import access as rules
 from qual_nlp.errors import RecordNotFoundError
 from qual_nlp.project.service import Service
 
@@ -23,13 +24,14 @@ class AgreementService(Service):
         """Agreement statistics (percent, Cohen's κ, Fleiss' κ, Krippendorff's α)."""
         from qual_nlp.agreement import agreement_report
 
+        self._project.access.require(rules.SEE_AGREEMENT)
         return agreement_report(
-            self._project.codings(),
-            self._project.review.coverage(),
+            self._project._codings(),
+            self.store.codings.coverage(),
             coders=coders,
             by=_by(by),
             codebook=self._project.codebook(),
-            segments=self._project.segments(),
+            segments=self._project._segments(),
         )
 
     def model_report(
@@ -39,7 +41,9 @@ class AgreementService(Service):
         ``threshold`` against each human coder (and the consensus), per code."""
         from qual_nlp.agreement import agreement_report, model_codings, model_coverage
 
-        codings = self._project.codings()
+        self._project.access.require(rules.SEE_AGREEMENT)
+        self._project.access.require(rules.SEE_SUGGESTIONS)
+        codings = self._project._codings()
         models = codings.loc[codings["coder_role"] == "model", "coder"].unique().tolist()
         if not models:
             raise RecordNotFoundError("no model suggestions yet; run suggest or train first")
@@ -47,7 +51,7 @@ class AgreementService(Service):
         humans = codings[codings["coder_role"] != "model"]
         decided = pd.concat([humans, model_codings(codings, model, threshold)], ignore_index=True)
         coverage = pd.concat(
-            [self._project.review.coverage(), model_coverage(codings, model)], ignore_index=True
+            [self.store.codings.coverage(), model_coverage(codings, model)], ignore_index=True
         )
         coders = list(against) if against else sorted(set(humans["coder"]))
         return agreement_report(
@@ -56,7 +60,7 @@ class AgreementService(Service):
             coders=[*coders, model],
             by=_by(by),
             codebook=self._project.codebook(),
-            segments=self._project.segments(),
+            segments=self._project._segments(),
         ).assign(model=model, threshold=threshold)
 
     def disagreements(
@@ -64,13 +68,14 @@ class AgreementService(Service):
     ) -> pd.DataFrame:
         from qual_nlp.agreement import disagreements
 
+        self._project.access.require(rules.SEE_AGREEMENT)
         return disagreements(
-            self._project.codings(),
-            self._project.review.coverage(),
+            self._project._codings(),
+            self.store.codings.coverage(),
             coders=coders,
             facet=facet,
             codebook=self._project.codebook(),
-            segments=self._project.segments(),
+            segments=self._project._segments(),
         )
 
     def consensus_proposal(
@@ -79,10 +84,11 @@ class AgreementService(Service):
         """The majority's codes for a segment, to pre-fill a consensus decision."""
         from qual_nlp.agreement import majority_proposal
 
+        self._project.access.require(rules.CONSENSUS)
         return majority_proposal(
-            self._project.codings(),
+            self._project._codings(),
             segment_id,
-            coverage=self._project.review.coverage(),
+            coverage=self.store.codings.coverage(),
             coders=coders,
             codebook=self._project.codebook(),
         )
@@ -91,6 +97,10 @@ class AgreementService(Service):
         self, segment_id: int, codes: Sequence[str], *, decided_by: str, why: str = ""
     ) -> None:
         """Record the agreed codes of a segment as the ``consensus`` coder's decision."""
+        actor = self._project.actor
+        self._project.access.require(
+            rules.CONSENSUS, on_behalf_of=decided_by if actor is not None else None
+        )
         memo = f"decided by {decided_by}" + (f": {why}" if why else "")
         self.store.ensure_coder("consensus", "consensus")
         self.store.codings.review(segment_id, "consensus", accept=list(codes), memo=memo)

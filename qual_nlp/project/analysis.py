@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from qual_nlp import access as rules
 from qual_nlp.errors import ValidationError
 from qual_nlp.project.service import Service
 from qual_nlp.records import Coding, ProjectSnapshot
@@ -32,6 +33,7 @@ class AnalysisService(Service):
         """Theme × case (or × any attribute) matrix; see :func:`qual_nlp.analysis.theme_matrix`."""
         from qual_nlp.analysis import theme_matrix
 
+        self._project.access.require(rules.SEE_MATRICES)
         return theme_matrix(
             self._codings(),
             rows=rows,
@@ -47,6 +49,7 @@ class AnalysisService(Service):
         :func:`qual_nlp.analysis.valence_matrix`."""
         from qual_nlp.analysis import valence_matrix
 
+        self._project.access.require(rules.SEE_MATRICES)
         return valence_matrix(
             self._codings(),
             codebook=self._project.codebook(),
@@ -62,9 +65,10 @@ class AnalysisService(Service):
         :func:`qual_nlp.analysis.cmo_configurations` (and ``cmo_summary`` to count them)."""
         from qual_nlp.analysis import cmo_configurations
 
+        self._project.access.require(rules.SEE_MATRICES)
         return cmo_configurations(
-            self._project.codings(),
-            self._project.segments(),
+            self._visible_codings(),
+            self._project._segments(),
             window=window,
             within=within,
             codebook=self._project.codebook(),
@@ -78,6 +82,7 @@ class AnalysisService(Service):
         CSV (or DataFrame) with a ``case`` column and one column per measure."""
         from qual_nlp.analysis import joint_display
 
+        self._project.access.require(rules.SEE_MATRICES)
         cases = self._project.cases()
         if numbers is not None:
             table = numbers if isinstance(numbers, pd.DataFrame) else _read_numbers(numbers)
@@ -92,11 +97,18 @@ class AnalysisService(Service):
 
     def _codings(self) -> pd.DataFrame:
         """Codings with case attributes joined, so matrices can group by them."""
-        return self._with_case_attributes(self._project.codings())
+        return self._with_case_attributes(self._visible_codings())
 
     def _segments(self) -> pd.DataFrame:
         """Segments with case attributes joined."""
-        return self._with_case_attributes(self._project.segments())
+        return self._with_case_attributes(self._project._segments())
+
+    def _visible_codings(self) -> pd.DataFrame:
+        """Every coding, less the model's for whoever may not see suggestions (a viewer)."""
+        codings = self._project._codings()
+        if not self._project.access.may(rules.SEE_SUGGESTIONS):
+            codings = codings[codings["coder_role"] != "model"].reset_index(drop=True)
+        return codings
 
     def _with_case_attributes(self, frame: pd.DataFrame) -> pd.DataFrame:
         cases = self._project.cases()
@@ -109,6 +121,7 @@ class AnalysisService(Service):
         """Every cross-case sheet (theme × case, barriers/facilitators, CMO, quotes, codebook)."""
         from qual_nlp.analysis.workbook import analysis_workbook
 
+        self._project.access.require(rules.SEE_MATRICES)
         return dict(
             analysis_workbook(
                 self._codings(),
@@ -121,7 +134,8 @@ class AnalysisService(Service):
 
     def snapshot(self) -> ProjectSnapshot:
         """The whole project as plain records (for REFI-QDA export)."""
-        codings = self._project.codings()
+        self._project.access.require(rules.EXPORT)
+        codings = self._project._codings()
         records = tuple(
             Coding(
                 document=r.document,
@@ -155,6 +169,7 @@ class AnalysisService(Service):
 
         ``filters`` (csv and xlsx only) are those of :meth:`workbook`.
         """
+        self._project.access.require(rules.EXPORT)
         out = Path(out)
         if fmt == "xlsx":
             from qual_nlp.analysis.workbook import write_xlsx

@@ -16,13 +16,15 @@ from typing import Any
 
 import pandas as pd
 
+from qual_nlp import access as rules
 from qual_nlp.errors import RecordNotFoundError
 from qual_nlp.ingest import batch as ingest
+from qual_nlp.project.access import AccessService
 from qual_nlp.project.agreement import AgreementService
 from qual_nlp.project.analysis import AnalysisService
 from qual_nlp.project.model import ModelService
 from qual_nlp.project.review import ReviewService
-from qual_nlp.records import Code, Codebook, Coding, ImportOutcome
+from qual_nlp.records import Actor, Code, Codebook, Coding, ImportOutcome
 
 DEFAULT_MAX_BYTES = 50_000_000
 
@@ -33,12 +35,17 @@ class Project:
     """A qual_nlp project (one SQLite file, or a database URL).
 
     It holds the store and *has* the services that work on it: ``review`` (the queue
-    and coders' decisions), ``model`` (suggest, train), ``agreement`` (triangulation)
-    and ``analysis`` (matrices and exports).
+    and coders' decisions), ``model`` (suggest, train), ``agreement`` (triangulation),
+    ``analysis`` (matrices and exports) and ``access`` (accounts and the rules).
+
+    ``actor`` is who acts (:meth:`sign_in`, :meth:`as_user`); ``None`` in solo mode. In a
+    project with accounts every read and write is checked by ``access`` for the actor.
     """
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Any, actor: Actor | None = None) -> None:
         self.store = store
+        self.actor = actor
+        self.access = AccessService(self)
         self.review = ReviewService(self)
         self.model = ModelService(self)
         self.agreement = AgreementService(self)
@@ -88,11 +95,34 @@ class Project:
     def location(self) -> str:
         return str(self.store.location)
 
+    # --------------------------------------------------------------- acting
+    def has_users(self) -> bool:
+        """True once the project has accounts (solo mode ends)."""
+        return self.access.has_users()
+
+    def as_user(self, actor: Actor | str) -> Project:
+        """The same project (same store) acting as ``actor``: an :class:`Actor` from
+        :meth:`sign_in`, or the name of an existing account (trusted scripts)."""
+        if isinstance(actor, str):
+            actor = self.access.actor_named(actor)
+        return Project(self.store, actor=actor)
+
+    def sign_in(self, name: str, password: str) -> Project:
+        """The project acting as ``name`` once the password is checked (see
+        :meth:`AccessService.sign_in`: failures are counted, then the account waits)."""
+        return self.as_user(self.access.sign_in(name, password))
+
+    def events(self, limit: int | None = None) -> pd.DataFrame:
+        """The event journal (who did what, refusals too), newest first; a lead's view."""
+        self.access.require(rules.MANAGE_USERS)
+        return self.store.events(limit)
+
     # ------------------------------------------------------------- codebook
     def set_codebook(self, codebook: str | Path | Codebook, actor: str = "system") -> Codebook:
         """Use a built-in codebook name, a YAML file, or a Codebook record."""
         from qual_nlp.codebook import load_codebook
 
+        self.access.require(rules.EDIT_CODEBOOK)
         if isinstance(codebook, Codebook):
             record = codebook
         elif str(codebook).lower().endswith(".qdc"):
@@ -101,7 +131,7 @@ class Project:
             record = read_qdc(codebook)
         else:
             record = load_codebook(codebook)
-        self.store.save_codebook(record, actor=actor)
+        self.store.save_codebook(record, actor=self._acting(actor))
         return record
 
     def codebook(self) -> Codebook:
@@ -134,6 +164,8 @@ class Project:
         from qual_nlp.ingest import formats as importers
         from qual_nlp.ingest.segment import segment_documents
 
+        self.access.require(rules.IMPORT)
+        actor = self._acting(actor)
         metadata = ingest.read_metadata(meta) if meta else None
         if source_type and source_type not in ingest.SOURCE_TYPES:
             raise ingest.ImportFileError(
@@ -233,10 +265,13 @@ class Project:
         from qual_nlp.exchange.refi_import import read_qdpx
         from qual_nlp.exchange.snapshot import store_snapshot
 
+        self.access.require(rules.IMPORT)
         return store_snapshot(self, read_qdpx(path), actor=actor)
 
     def import_cases(self, path: str | Path, actor: str = "system") -> int:
         """Add case attributes and case-level numbers from a CSV with a ``case`` column."""
+        self.access.require(rules.IMPORT)
+        actor = self._acting(actor)
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
         if "case" not in frame.columns:
             raise ingest.ImportFileError(
@@ -258,11 +293,15 @@ class Project:
         they coded (so uncoded segments count as "no code" for agreement and
         training). Loading the same file twice changes nothing.
         """
+        self.access.require(rules.IMPORT)
         rows = ingest.read_codings_csv(path)
+        if not self.access.may(rules.ASSIGN):  # a lead loads anyone's; others their own
+            for who in sorted({r.coder for r in rows}):
+                self.access.require(rules.CODE, on_behalf_of=who)
         texts = {d.name: d.text for d in self.store.documents()}
-        segments = self.segments()
+        segments = self._segments()
         by_doc = {name: frame for name, frame in segments.groupby("document")}
-        existing = self.codings()
+        existing = self._codings()
         seen = set(zip(existing["segment_id"], existing["code"], existing["coder"], strict=True))
         codings: list[Coding] = []
         missing = 0
@@ -300,7 +339,7 @@ class Project:
                 )
         for coder, role in roles.items():
             self.store.ensure_coder(coder, role)
-        self.store.codings.add(codings, actor=actor)
+        self.store.codings.add(codings, actor=self._acting(actor))
         for coder, ids in covered.items():
             self.store.codings.mark_reviewed(sorted(ids), coder)
         return {"rows": len(rows), "codings": len(codings), "quotes_not_found": missing}
@@ -310,9 +349,17 @@ class Project:
         return dict(self.store.counts())
 
     def documents(self) -> list[Any]:
-        return list(self.store.documents())
+        """Every document (a patient partner: those holding segments assigned to them)."""
+        self._require_signed_in()
+        docs = list(self.store.documents())
+        allowed = self.access.assigned_segments()
+        if allowed is None:
+            return docs
+        names = set(self.store.segments_frame(segment_ids=sorted(allowed))["document"])
+        return [d for d in docs if d.name in names]
 
     def document(self, name: str) -> Any:
+        self.access.require(rules.READ_DOCUMENTS)
         return self.store.document(name)
 
     def cases(self) -> pd.DataFrame:
@@ -322,15 +369,53 @@ class Project:
         return list(self.store.participants())
 
     def coders(self) -> list[Any]:
-        return list(self.store.coders())
+        """The coders (only oneself for whoever may not see other coders' codings)."""
+        coders = list(self.store.coders())
+        if self.actor is not None and not self.access.may(rules.SEE_OTHERS):
+            return [c for c in coders if c.name == self.actor.name]
+        return coders
 
     def segments(self, **filters: Any) -> pd.DataFrame:
-        """Segments as a DataFrame (records.SEGMENT_COLUMNS); filters: document, case."""
-        return self.store.segments_frame(**filters)
+        """Segments as a DataFrame (records.SEGMENT_COLUMNS); filters: document, case.
+
+        A patient partner gets only the segments assigned to them."""
+        self._require_signed_in()
+        frame = self._segments(**filters)
+        allowed = self.access.assigned_segments()
+        if allowed is not None:
+            frame = frame[frame["segment_id"].isin(allowed)].reset_index(drop=True)
+        return frame
 
     def codings(self, **filters: Any) -> pd.DataFrame:
-        """Codings as a DataFrame (records.CODING_COLUMNS); filters: coders, statuses, facet."""
+        """Codings as a DataFrame (records.CODING_COLUMNS); filters: coders, statuses, facet.
+
+        Only the actor's own while they may not see other coders' codings (a blind
+        assignment, a patient partner); no model suggestions for whoever may not see them.
+        """
+        self._require_signed_in()
+        frame = self._codings(**filters)
+        if self.actor is None:
+            return frame
+        if not self.access.may(rules.SEE_OTHERS):
+            frame = frame[frame["coder"] == self.actor.name]
+        elif not self.access.may(rules.SEE_SUGGESTIONS):
+            frame = frame[frame["coder_role"] != "model"]
+        return frame.reset_index(drop=True)
+
+    def _segments(self, **filters: Any) -> pd.DataFrame:
+        """Every segment, for the services once ``access`` allowed their request."""
+        return self.store.segments_frame(**filters)
+
+    def _codings(self, **filters: Any) -> pd.DataFrame:
+        """Every coding, for the services once ``access`` allowed their request."""
         return self.store.codings.frame(**filters)
+
+    def _require_signed_in(self) -> None:
+        self.access.require_active()
+
+    def _acting(self, actor: str) -> str:
+        """Whom the journal records: the signed-in user, whatever the caller passed."""
+        return self.actor.name if self.actor is not None else actor
 
     def segments_report(self) -> list[dict[str, Any]]:
         """Every segment with its codings, as the ``segments --json`` contract lists them."""
@@ -370,17 +455,27 @@ class Project:
 
     # --------------------------------------------------------------- coding
     def add_codings(self, codings: Sequence[Coding], actor: str = "system") -> int:
-        return int(self.store.codings.add(codings, actor=actor))
+        allowed = self.access.assigned_segments()
+        for coding in codings:
+            assigned = None
+            if allowed is not None:
+                assigned = coding.segment_id is not None and coding.segment_id in allowed
+            self.access.require(
+                rules.CODE, assigned=assigned, on_behalf_of=coding.coder if self.actor else None
+            )
+        return int(self.store.codings.add(codings, actor=self._acting(actor)))
 
     # ------------------------------------------------------- codebook edits
     def add_code(self, code: Code, actor: str = "system") -> Codebook:
         from qual_nlp.codebook import edit as cbm
 
+        self.access.require(rules.EDIT_CODEBOOK)
         return self.set_codebook(cbm.add_code(self.codebook(), code), actor=actor)
 
     def rename_code(self, path: str, new_name: str, actor: str = "system") -> Codebook:
         from qual_nlp.codebook import edit as cbm
 
+        self.access.require(rules.EDIT_CODEBOOK)
         facet, code_id = path.split("/", 1)
         return self.set_codebook(cbm.rename_code(self.codebook(), code_id, new_name), actor=actor)
 
@@ -388,10 +483,11 @@ class Project:
         """Merge codes into ``target`` (paths); their codings move to the target."""
         from qual_nlp.codebook import edit as cbm
 
+        self.access.require(rules.EDIT_CODEBOOK)
         ids = [p.split("/", 1)[1] for p in sources]
         merged, mapping = cbm.merge_codes(self.codebook(), ids, target.split("/", 1)[1])
         self.set_codebook(merged, actor=actor)
-        return int(self.store.remap_codes(mapping, actor=actor))
+        return int(self.store.remap_codes(mapping, actor=self._acting(actor)))
 
     def move_code(
         self, path: str, new_parent: str | None, new_facet: str | None = None, actor: str = "system"
@@ -399,10 +495,11 @@ class Project:
         """Re-parent a code (``new_parent`` a code path or None); codings follow it."""
         from qual_nlp.codebook import edit as cbm
 
+        self.access.require(rules.EDIT_CODEBOOK)
         parent_id = new_parent.split("/", 1)[1] if new_parent else None
         moved, mapping = cbm.move_code(self.codebook(), path.split("/", 1)[1], parent_id, new_facet)
         self.set_codebook(moved, actor=actor)
-        return int(self.store.remap_codes(mapping, actor=actor))
+        return int(self.store.remap_codes(mapping, actor=self._acting(actor)))
 
     def codebook_yaml(self) -> str:
         from qual_nlp.codebook import dump_codebook

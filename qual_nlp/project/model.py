@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from qual_nlp import access as rules
 from qual_nlp.errors import ValidationError
 from qual_nlp.project.service import Service
 
@@ -130,6 +131,7 @@ class ModelService(Service):
         """
         from qual_nlp.suggest import active, engine
 
+        self._project.access.require(rules.RUN_MODEL)
         started = time.perf_counter()
         codebook = self._project.codebook()
         embedder = self.embedder()
@@ -171,9 +173,10 @@ class ModelService(Service):
         from qual_nlp.suggest import engine
         from qual_nlp.suggest.labels import facet_labels
 
+        self._project.access.require(rules.RUN_MODEL)
         started = time.perf_counter()
         codebook = self._project.codebook()
-        labels = facet_labels(self._project.codings(), self._project.review.coverage(), codebook)
+        labels = facet_labels(self._project._codings(), self.store.codings.coverage(), codebook)
         ids = {int(s) for fl in labels.values() for s in fl.segment_ids}
         embedder = self.embedder()
         inputs = self.inputs(embedder)
@@ -220,6 +223,7 @@ class ModelService(Service):
 
     def history(self) -> pd.DataFrame:
         """One row per model version and facet: labels, macro-F1, κ — is it getting better?"""
+        self._project.access.require(rules.SEE_SUGGESTIONS)
         versions = self.store.model_versions.frame()
         rows = []
         for r in versions.itertuples():

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from qual_nlp import access as rules
 from qual_nlp.errors import RecordNotFoundError
 from qual_nlp.project.service import Service
 from qual_nlp.records import ReviewItem
@@ -32,6 +33,7 @@ class ReviewService(Service):
         skipped: bool = False,
     ) -> dict[str, Any]:
         """Record a reviewer's decision on a segment (accept / correct / reject / skip)."""
+        self._project.access.require_segment(rules.CODE, segment_id, coder)
         return dict(
             self.store.codings.review(
                 segment_id, coder, accept=accept, reject=reject, memo=memo, skipped=skipped
@@ -41,7 +43,12 @@ class ReviewService(Service):
     def code_span(
         self, document: str, start: int, end: int, code: str, coder: str, memo: str = ""
     ) -> int:
-        """Code a free character span of a document."""
+        """Code a free character span of a document (not for whoever codes only assigned
+        segments)."""
+        restricted = self._project.access.assigned_segments() is not None
+        self._project.access.require(
+            rules.CODE, assigned=False if restricted else None, on_behalf_of=self._on_behalf(coder)
+        )
         return int(self.store.codings.code_span(document, start, end, code, coder, memo))
 
     def next(
@@ -50,13 +57,27 @@ class ReviewService(Service):
         """Ids of the next segments for ``coder``: ``uncertainty`` (active learning),
         ``relevance`` (triage) or ``document`` order; filters: case, document, code,
         facet, min_score, max_score, include_interviewer, assignment."""
+        self._project.access.require(rules.CODE, on_behalf_of=self._on_behalf(coder))
+        if {"code", "min_score", "max_score"} & {k for k, v in filters.items() if v is not None}:
+            self._project.access.require(rules.SEE_SUGGESTIONS)  # they filter on suggestions
         assignment = filters.pop("assignment", None)
         if assignment:
             filters["segment_ids"] = self.store.assignments.segments(assignment, coder)
+        allowed = self._project.access.assigned_segments(open_only=True)
+        if allowed is not None:
+            wanted = filters.get("segment_ids")
+            filters["segment_ids"] = sorted(
+                allowed if wanted is None else allowed & {int(i) for i in wanted}
+            )
         return list(self.store.queue.next(coder, order=order, n=n, **filters))
 
     def item(self, segment_id: int, coder: str) -> ReviewItem:
-        """A segment with its neighbouring turns, the model's suggestions and the coder's decisions."""
+        """A segment with its neighbouring turns, the model's suggestions and the coder's decisions.
+
+        Suggestions are left out while the coder may not see them (a blind assignment, a
+        patient partner); the neighbouring turns only for whoever may read documents."""
+        access = self._project.access
+        access.require_segment(rules.CODE, segment_id, coder)
         row = self.store.segments_frame(segment_ids=[segment_id])
         if row.empty:
             raise RecordNotFoundError(f"segment {segment_id} is not in the project")
@@ -65,9 +86,13 @@ class ReviewService(Service):
         pos = int(np.flatnonzero(doc["segment_id"].to_numpy() == segment_id)[0])
         previous = _row(doc.iloc[pos - 1]) if pos > 0 else None
         following = _row(doc.iloc[pos + 1]) if pos + 1 < len(doc) else None
+        if access.assigned_segments() is not None:  # no turns beyond what is assigned
+            previous = following = None
         codings = self.store.codings.frame(segment_ids=[segment_id])
         names = {c.path: c.name for c in self._project.codebook().codes}
-        blind = bool(self.store.assignments.is_blind(coder))
+        blind = bool(self.store.assignments.is_blind(coder)) or not access.may(
+            rules.SEE_SUGGESTIONS
+        )
         suggested = codings[(codings["status"] == "suggested") & (codings["coder_role"] == "model")]
         suggestions = tuple(
             {
@@ -96,6 +121,8 @@ class ReviewService(Service):
         Returns the segments concerned (with ``preview=True`` nothing is written).
         Segments the coder already reviewed are left alone.
         """
+        self._project.access.require(rules.SEE_SUGGESTIONS)
+        self._project.access.require(rules.CODE, on_behalf_of=self._on_behalf(coder))
         codings = self.store.codings.frame(statuses=["suggested"])
         chosen = codings[(codings["code"] == code) & (codings["score"] >= min_score)]
         done = set(
@@ -109,7 +136,13 @@ class ReviewService(Service):
         return chosen[["segment_id", "document", "speaker", "text", "code", "score"]]
 
     def coverage(self) -> pd.DataFrame:
-        return self.store.codings.coverage()
+        """Which coder reviewed which segment (only one's own for whoever may not see
+        other coders' codings)."""
+        frame = self.store.codings.coverage()
+        actor = self._project.actor
+        if actor is not None and not self._project.access.may(rules.SEE_OTHERS):
+            frame = frame[frame["coder"] == actor.name].reset_index(drop=True)
+        return frame
 
     def assign(
         self,
@@ -122,21 +155,37 @@ class ReviewService(Service):
         seed: int = 0,
     ) -> int:
         """Put documents (or a random sample of segments) in front of coders."""
-        segments = self._project.segments()
+        self._project.access.require(rules.ASSIGN)
+        segments = self._project._segments()
         if documents:
             segments = segments[segments["document"].isin(list(documents))]
         segments = segments[~segments["is_interviewer"]]
         if sample is not None and sample < len(segments):
             segments = segments.sample(n=sample, random_state=seed).sort_values("segment_id")
         ids = [int(i) for i in segments["segment_id"]]
-        self.store.assignments.create(name, coders, ids, blind=blind)
+        who = self._project.actor.name if self._project.actor else "system"
+        self.store.assignments.create(name, coders, ids, blind=blind, actor=who)
         return len(ids)
 
     def assignments(self) -> pd.DataFrame:
-        return self.store.assignments.frame()
+        """Every assignment (only one's own for whoever does not manage them)."""
+        frame = self.store.assignments.frame()
+        actor = self._project.actor
+        if actor is not None and not self._project.access.may(rules.ASSIGN):
+            frame = frame[frame["coder"] == actor.name].reset_index(drop=True)
+        return frame
+
+    def my_segments(self, coder: str, *, open_only: bool = True) -> list[int]:
+        """Ids of the segments assigned to ``coder`` (unfinished assignments by default)."""
+        self._project.access.require(rules.CODE, on_behalf_of=self._on_behalf(coder))
+        return list(self.store.assignments.segment_ids(coder, open_only=open_only))
 
     def finish_assignment(self, name: str, coder: str) -> None:
+        self._project.access.require(rules.CODE, on_behalf_of=self._on_behalf(coder))
         self.store.assignments.finish(name, coder)
+
+    def _on_behalf(self, coder: str) -> str | None:
+        return coder if self._project.actor is not None else None
 
 
 def _row(series: pd.Series) -> dict[str, Any]:

@@ -21,10 +21,16 @@ class Assignments:
         self.journal = journal
 
     def create(
-        self, name: str, coders: Sequence[str], segment_ids: Sequence[int], *, blind: bool = True
+        self,
+        name: str,
+        coders: Sequence[str],
+        segment_ids: Sequence[int],
+        *,
+        blind: bool = True,
+        actor: str = "system",
     ) -> None:
         after = {"coders": list(coders), "segments": len(segment_ids), "blind": blind}
-        with self.journal.write("system", "assign", "assignment", name, after=after) as conn:
+        with self.journal.write(actor, "assign", "assignment", name, after=after) as conn:
             for coder in coders:
                 coder_id = ensure_coder(conn, coder, coder_role(coder))
                 found = conn.execute(
@@ -103,3 +109,19 @@ class Assignments:
         )
         with self.journal.engine.connect() as conn:
             return bool(conn.execute(query).scalar())
+
+    def segment_ids(self, coder: str, *, open_only: bool = False) -> list[int]:
+        """Every segment assigned to ``coder`` (only unfinished assignments' with
+        ``open_only``)."""
+        a, i, cd = t.assignments, t.assignment_items, t.coders
+        query = (
+            select(i.c.segment_id)
+            .join(a, i.c.assignment_id == a.c.id)
+            .join(cd, a.c.coder_id == cd.c.id)
+            .where(cd.c.name == coder)
+            .distinct()
+        )
+        if open_only:
+            query = query.where(a.c.finished_at.is_(None))
+        with self.journal.engine.connect() as conn:
+            return sorted(int(s) for (s,) in conn.execute(query).all())

@@ -233,3 +233,16 @@ segment_scores = Table(
     Index("ix_segment_scores_uncertainty", "uncertainty"),
     Index("ix_segment_scores_relevance", "relevance"),
 )
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("role", String(50), nullable=False),
+    Column("password_hash", String(500), nullable=False),  # argon2id PHC string
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("failed_count", Integer, nullable=False, default=0),
+    Column("locked_until", String(40)),  # ISO 8601 UTC
+    Column("created_at", String(40), nullable=False),
+)

@@ -43,6 +43,7 @@ from qual_nlp.storage.journal import Journal, code_ids, now, text_hash, to_json
 from qual_nlp.storage.journal import ensure_coder as _ensure_coder
 from qual_nlp.storage.models import ModelVersions
 from qual_nlp.storage.queue import ReviewQueue
+from qual_nlp.storage.users import Users
 
 __all__ = ["Store", "now", "text_hash"]
 
@@ -63,6 +64,7 @@ class Store:
         self.queue = ReviewQueue(self.journal)
         self.model_versions = ModelVersions(self.journal)
         self.assignments = Assignments(self.journal)
+        self.users = Users(self.journal)
 
     # ------------------------------------------------------------------ open
     @classmethod

@@ -1,0 +1,258 @@
+"""Accounts and the rules applied to every request (``project.access``).
+
+The rules themselves live in :mod:`qual_nlp.access` (pure); this service knows the
+acting user (``project.actor``), whether a blind assignment is open for them, which
+segments are assigned to them, and writes accounts and refusals to the store. Every
+refusal raises :class:`~qual_nlp.errors.AccessDeniedError` and is logged in the event
+journal (who, what, why).
+
+>>> project = Project.open("study.qnlp")                       # doctest: +SKIP
+>>> project.access.add_user("lead1", "lead", "a long passphrase")   # doctest: +SKIP
+>>> me = project.sign_in("lead1", "a long passphrase")         # doctest: +SKIP
+>>> me.access.may(SEE_SUGGESTIONS)                             # doctest: +SKIP
+True
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from qual_nlp import access as policy
+from qual_nlp.errors import AccessDeniedError, RecordNotFoundError, SignInError, ValidationError
+from qual_nlp.project.service import Service
+from qual_nlp.records import Actor, User
+
+NOT_SIGNED_IN = "(not signed in)"
+SIGN_IN_HINT = (
+    "sign in first: in the app with your user name and password; on the command line "
+    "with --user NAME (or QUAL_NLP_USER) and the password from the prompt, stdin or "
+    "QUAL_NLP_PASSWORD"
+)
+
+
+class AccessService(Service):
+    """Who acts on the project and what they may do (``project.access``)."""
+
+    lockout = policy.LockoutPolicy()
+
+    # -------------------------------------------------------------- deciding
+    @property
+    def actor(self) -> Actor | None:
+        return self._project.actor
+
+    def has_users(self) -> bool:
+        """True once the project has accounts (no longer in solo mode)."""
+        return bool(self.store.users.count())
+
+    def blind(self) -> bool:
+        """True while a blind assignment is open for the acting user."""
+        actor = self.actor
+        return actor is not None and bool(self.store.assignments.is_blind(actor.name))
+
+    def _current(self) -> Actor | None:
+        """The actor as the store knows them now (a changed role or a disabled account
+        takes effect at once, even in a session signed in before)."""
+        actor = self.actor
+        if actor is None:
+            return None
+        user = self.store.users.get(actor.name)
+        if user is None or not user.enabled:
+            return Actor(actor.name, "")  # no role: may do nothing
+        return Actor(user.name, user.role)
+
+    def decision(
+        self,
+        action: str,
+        *,
+        assigned: bool | None = None,
+        on_behalf_of: str | None = None,
+    ) -> policy.Decision:
+        """The answer of :func:`qual_nlp.access.decide` for the acting user."""
+        if self.actor is None:
+            if self.has_users():
+                return policy.Decision(False, f"this project has user accounts: {SIGN_IN_HINT}")
+            return policy.Decision(True)
+        actor = self._current()
+        if actor is not None and not actor.role:
+            return policy.Decision(False, f"the account {actor.name!r} is disabled or removed")
+        blind = action in policy.HIDDEN_WHILE_BLIND and self.blind()
+        return policy.decide(
+            actor, action, blind=blind, assigned=assigned, on_behalf_of=on_behalf_of
+        )
+
+    def require_active(self) -> None:
+        """Refuse (and log) a request made without signing in to a project with accounts,
+        or by an account disabled since it signed in."""
+        actor = self.actor
+        if actor is None and not self.has_users():
+            return
+        reason = None
+        if actor is None:
+            reason = f"this project has user accounts: {SIGN_IN_HINT}"
+        elif not (current := self._current()) or not current.role:
+            reason = f"the account {actor.name!r} is disabled or removed"
+        if reason:
+            who = actor.name if actor else NOT_SIGNED_IN
+            self.store.users.log_refusal(who, "read the project", reason)
+            raise AccessDeniedError(f"Refused: {reason}.")
+
+    def may(self, action: str) -> bool:
+        """May the acting user take ``action`` (to show or hide a page or a button)?"""
+        return self.decision(action).allowed
+
+    def require(
+        self, action: str, *, assigned: bool | None = None, on_behalf_of: str | None = None
+    ) -> None:
+        """Raise :class:`AccessDeniedError` (and log the refusal) unless allowed."""
+        answer = self.decision(action, assigned=assigned, on_behalf_of=on_behalf_of)
+        if not answer.allowed:
+            who = self.actor.name if self.actor else NOT_SIGNED_IN
+            self.store.users.log_refusal(who, action, answer.reason)
+            raise AccessDeniedError(f"Refused: {answer.reason}.")
+
+    def plain_language(self) -> bool:
+        """True when the acting user sees code names and definitions only."""
+        return policy.plain_language(self._current())
+
+    def assigned_segments(self, *, open_only: bool = False) -> set[int] | None:
+        """Segments the acting user may see, or None when they may see every segment."""
+        actor = self._current()
+        if actor is None or actor.role not in policy.ASSIGNED_ONLY:
+            return None
+        return set(self.store.assignments.segment_ids(actor.name, open_only=open_only))
+
+    def require_segment(self, action: str, segment_id: int, coder: str) -> None:
+        """Refuse coding (or opening) a segment not assigned to a restricted user."""
+        allowed = self.assigned_segments()
+        assigned = None if allowed is None else int(segment_id) in allowed
+        self.require(action, assigned=assigned, on_behalf_of=coder)
+
+    # ------------------------------------------------------------- accounts
+    def users(self) -> list[User]:
+        """Every account (a lead's view; no hashes)."""
+        self.require(policy.MANAGE_USERS)
+        return list(self.store.users.all())
+
+    def add_user(self, name: str, role: str, password: str) -> User:
+        """Add an account. The first one is the lead and needs no sign-in; after that
+        only a lead adds accounts."""
+        name = _check_name(name)
+        role = policy.check_role(role)
+        first = not self.has_users()
+        if first and role != "lead":
+            raise ValidationError(
+                f"the first account must be a lead (got {role!r}): the lead adds the others. "
+                f"Add it with: qual-nlp users PROJECT add {name} --role lead"
+            )
+        if not first:
+            self.require(policy.MANAGE_USERS)
+        hashed = policy.hash_password(password)
+        who = self.actor.name if self.actor else name
+        return self.store.users.add(name, role, hashed, policy.coder_role_of(role), actor=who)  # type: ignore[no-any-return]
+
+    def set_password(self, name: str, password: str) -> None:
+        """A new password: by the user themselves or by a lead."""
+        if self.actor is None or self.actor.name != name:
+            self.require(policy.MANAGE_USERS)
+        self._known(name)
+        self.store.users.set_password_hash(
+            name, policy.hash_password(password), actor=self._who(name)
+        )
+
+    def set_role(self, name: str, role: str) -> None:
+        self.require(policy.MANAGE_USERS)
+        role = policy.check_role(role)
+        user = self._known(name)
+        if user.role == "lead" and role != "lead":
+            self._keep_a_lead(name)
+        self.store.users.set_role(name, role, policy.coder_role_of(role), actor=self._who(name))
+
+    def set_enabled(self, name: str, enabled: bool) -> None:
+        self.require(policy.MANAGE_USERS)
+        user = self._known(name)
+        if not enabled and user.role == "lead":
+            self._keep_a_lead(name)
+        self.store.users.set_enabled(name, enabled, actor=self._who(name))
+
+    # -------------------------------------------------------------- sign-in
+    def sign_in(self, name: str, password: str, *, now: datetime | None = None) -> Actor:
+        """Check a password; returns the :class:`Actor`. After repeated failures the
+        account waits (:class:`qual_nlp.access.LockoutPolicy`) before the next try."""
+        now = now or datetime.now(UTC)
+        user = self.store.users.get(name)
+        wrong = SignInError("Wrong user name or password. Check both and try again.")
+        if user is None:
+            policy.verify_password(_dummy_hash(), password)  # same time as a real check
+            self.store.users.log_refusal(name, "sign in", "unknown user name")
+            raise wrong
+        wait = self.lockout.seconds_left(user.locked_until, now)
+        if wait:
+            self.store.users.log_refusal(name, "sign in", f"account waiting {wait} s")
+            raise SignInError(
+                f"Too many failed sign-ins for {name!r}: wait {wait} seconds, then try again "
+                "(a lead can also set a new password)."
+            )
+        ok, rehashed = policy.verify_password(self.store.users.password_hash(name) or "", password)
+        if not ok:
+            failures = user.failed_count + 1
+            until = self.lockout.locked_until(failures, now)
+            self.store.users.record_failure(name, failures, until)
+            if until:
+                raise SignInError(
+                    f"Wrong user name or password. After {failures} failed tries the account "
+                    f"waits {self.lockout.wait_after(failures)} seconds before the next one."
+                )
+            raise wrong
+        if not user.enabled:
+            self.store.users.log_refusal(name, "sign in", "account disabled")
+            raise SignInError(f"The account {name!r} is disabled. Ask a lead to enable it.")
+        self.store.users.record_sign_in(name, rehashed)
+        return Actor(user.name, user.role)
+
+    def actor_named(self, name: str) -> Actor:
+        """The actor of an existing, enabled account (trusted callers: scripts, tests)."""
+        user = self._known(name)
+        if not user.enabled:
+            raise AccessDeniedError(f"the account {name!r} is disabled. Ask a lead to enable it.")
+        return Actor(user.name, user.role)
+
+    # --------------------------------------------------------------- helpers
+    def _known(self, name: str) -> User:
+        user = self.store.users.get(name)
+        if user is None:
+            raise RecordNotFoundError(
+                f"no user named {name!r} in {self.store.location}. List them with "
+                "'qual-nlp users PROJECT list'."
+            )
+        return user  # type: ignore[no-any-return]
+
+    def _who(self, default: str) -> str:
+        return self.actor.name if self.actor else default
+
+    def _keep_a_lead(self, name: str) -> None:
+        leads = [u for u in self.store.users.all() if u.role == "lead" and u.enabled]
+        if [u.name for u in leads] == [name]:
+            raise ValidationError(
+                f"{name!r} is the only enabled lead; make another user lead first, so "
+                "someone can still manage the project."
+            )
+
+
+def _check_name(name: str) -> str:
+    name = name.strip()
+    if not name or name.startswith("model:") or name == "consensus" or len(name) > 200:
+        raise ValidationError(
+            f"user name {name!r} is not allowed: use a short name or initials "
+            "(not 'consensus', not starting with 'model:')"
+        )
+    return name
+
+
+_DUMMY: list[str] = []
+
+
+def _dummy_hash() -> str:
+    """A hash no password matches, made once: checking it costs what a real check does."""
+    if not _DUMMY:
+        _DUMMY.append(policy.hash_password("not a real password, never matches"))
+    return _DUMMY[0]
