@@ -20,6 +20,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection, Engine
 
 from qual_nlp.storage import schema as t
+from qual_nlp.storage.dialect import insert_ignore
+from qual_nlp.storage.engine import writing
 
 
 def now() -> str:
@@ -46,12 +48,12 @@ def coder_role(name: str) -> str:
 
 def ensure_coder(conn: Connection, name: str, role: str = "analyst") -> int:
     """The id of coder ``name``, created with ``role`` when new."""
-    found = conn.execute(select(t.coders.c.id).where(t.coders.c.name == name)).scalar()
-    if found is not None:
-        return int(found)
-    return int(
-        conn.execute(insert(t.coders).values(name=name, role=role)).inserted_primary_key[0]  # type: ignore[index]
-    )
+    query = select(t.coders.c.id).where(t.coders.c.name == name)
+    found = conn.execute(query).scalar()
+    if found is None:  # another writer may add the same name at once: keep theirs
+        insert_ignore(conn, t.coders, {"name": name, "role": role}, ["name"])
+        found = conn.execute(query).scalar_one()
+    return int(found)
 
 
 def code_ids(conn: Connection) -> dict[str, int]:
@@ -81,7 +83,7 @@ class Journal:
         after: Any = None,
     ) -> Iterator[Connection]:
         """One transaction plus its event; everything inside commits or nothing does."""
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn, conn.begin():
             yield conn
             self.log(conn, actor, action, entity, entity_id, before, after)
 
