@@ -145,16 +145,28 @@ class PostgresServer:
         ) as conn:
             conn.execute(sql)  # type: ignore[arg-type]
 
-    def create_database(self, template: str | None = None) -> str:
-        """A new empty database (or a copy of ``template``); returns its URL."""
+    def create_database(self) -> str:
+        """A new empty database; returns its URL."""
         name = f"qn_{os.getpid()}_{next(self._names)}"
-        if template:
-            self.admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-        else:
-            self.admin(
-                f"CREATE DATABASE \"{name}\" TEMPLATE template0 ENCODING 'UTF8' "
-                "LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"
-            )
+        self.admin(
+            f"CREATE DATABASE \"{name}\" TEMPLATE template0 ENCODING 'UTF8' "
+            "LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"
+        )
+        return self.url(name)
+
+    def copy_database(self, url: str) -> str:
+        """A copy of the database at ``url`` (like copying a project file); returns its URL.
+
+        PostgreSQL copies only a database nobody is connected to, so the other sessions
+        on it are ended first; their engines reconnect on next use (pool_pre_ping).
+        """
+        source = url.rsplit("/", 1)[1]
+        name = f"qn_{os.getpid()}_{next(self._names)}"
+        self.admin(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            f"WHERE datname = '{source}' AND pid <> pg_backend_pid()"
+        )
+        self.admin(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
         return self.url(name)
 
 
