@@ -121,3 +121,34 @@ def test_cli_init_import_suggest_and_segments_give_the_same_segments_on_postgres
     assert len(segments) > 1000
     assert any(c["status"] == "suggested" for s in segments for c in s["codings"])
     assert on_postgresql == on_sqlite
+
+
+@pytest.mark.backends
+def test_a_document_with_a_long_name_is_imported_and_its_event_names_it(store):
+    name = "C01_" + "entrevue_" * 15 + ".txt"  # longer than the event log's entity_id
+    text = "P01: Words.\n"
+    store.add_document(
+        Document(name=name, text=text, sha256="long"), [SegmentSpan(5, 11, "Words.", "P01")]
+    )
+    assert [d.name for d in store.documents()] == [name]
+    logged = store.events(limit=1).iloc[0]["entity_id"]
+    assert len(name) > len(logged) > 0 and name.startswith(logged)
+
+
+def test_a_label_longer_than_postgresql_allows_is_refused_whole(postgres_server):
+    store = Store.open(postgres_server.create_database(), create=True)
+    speaker = "P" * 300  # participants.label holds 200 characters
+    text = f"{speaker}: Words.\n"
+    span = SegmentSpan(len(speaker) + 2, len(text) - 1, "Words.", speaker)
+    with pytest.raises(StorageError, match="too long.*nothing was written"):
+        store.add_document(Document(name="a.txt", text=text, sha256="a"), [span])
+    assert store.counts()["documents"] == 0
+    store.close()
+
+
+def test_cli_init_on_postgresql_never_prints_the_password(postgres_server):
+    url = postgres_server.create_database().replace("postgres@", "postgres:s3cret-pw@")
+    out = _cli("init", url)
+    assert "Project ready at postgresql+psycopg://postgres:***@127.0.0.1" in out
+    assert "s3cret-pw" not in out
+    assert "s3cret-pw" not in _cli("segments", url, "--json")

@@ -19,6 +19,7 @@ import pandas as pd
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection, Engine
 
+from qual_nlp.errors import StorageError
 from qual_nlp.storage import schema as t
 from qual_nlp.storage.dialect import insert_ignore
 from qual_nlp.storage.engine import writing
@@ -66,6 +67,13 @@ def document_ids(conn: Connection) -> dict[str, int]:
     return {n: i for n, i in conn.execute(select(t.documents.c.name, t.documents.c.id)).all()}
 
 
+def _fit(column: Any, value: str) -> str:
+    """``value`` cut to the column's length: the log names a long document, never refuses it
+    (PostgreSQL enforces VARCHAR lengths; SQLite does not)."""
+    length = getattr(column.type, "length", None)
+    return value if length is None else value[:length]
+
+
 class Journal:
     """Transactions with their event, over one engine."""
 
@@ -83,9 +91,18 @@ class Journal:
         after: Any = None,
     ) -> Iterator[Connection]:
         """One transaction plus its event; everything inside commits or nothing does."""
-        with writing(self.engine) as conn, conn.begin():
-            yield conn
-            self.log(conn, actor, action, entity, entity_id, before, after)
+        from sqlalchemy.exc import DataError
+
+        try:
+            with writing(self.engine) as conn, conn.begin():
+                yield conn
+                self.log(conn, actor, action, entity, entity_id, before, after)
+        except DataError as exc:  # PostgreSQL checks lengths and types SQLite lets through
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise StorageError(
+                f"{entity} {entity_id if entity_id is not None else ''}: the database refused "
+                f"a value ({reason}); nothing was written. Shorten the name or label."
+            ) from exc
 
     def log(
         self,
@@ -101,10 +118,10 @@ class Journal:
         conn.execute(
             insert(t.events).values(
                 at=now(),
-                actor=actor,
-                action=action,
-                entity=entity,
-                entity_id=None if entity_id is None else str(entity_id),
+                actor=_fit(t.events.c.actor, actor),
+                action=_fit(t.events.c.action, action),
+                entity=_fit(t.events.c.entity, entity),
+                entity_id=None if entity_id is None else _fit(t.events.c.entity_id, str(entity_id)),
                 before=None if before is None else to_json(before),
                 after=None if after is None else to_json(after),
             )
