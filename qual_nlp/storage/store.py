@@ -38,7 +38,7 @@ from qual_nlp.records import (
 from qual_nlp.storage import schema as t
 from qual_nlp.storage.assignments import Assignments
 from qual_nlp.storage.codings import Codings
-from qual_nlp.storage.dialect import binary, insert_ignore
+from qual_nlp.storage.dialect import binary, insert_ignore, upsert
 from qual_nlp.storage.engine import check_reachable, make_engine, migrate, writing
 from qual_nlp.storage.journal import Journal, code_ids, now, text_hash, to_json
 from qual_nlp.storage.journal import ensure_coder as _ensure_coder
@@ -92,8 +92,7 @@ class Store:
 
     # ----------------------------------------------------------------- meta
     def _set_meta(self, conn: Connection, key: str, value: Any) -> None:
-        conn.execute(delete(t.meta).where(t.meta.c.key == key))
-        conn.execute(insert(t.meta).values(key=key, value=to_json(value)))
+        upsert(conn, t.meta, {"key": key, "value": to_json(value)}, ["key"])
 
     def set_meta(self, key: str, value: Any, actor: str = "system") -> None:
         with self.write(actor, "set", "meta", key, after=value) as conn:
