@@ -66,11 +66,13 @@ class PostgresServer:
 
     def __init__(self, bindir: Path) -> None:
         self.bindir = bindir
-        self.folder = Path(tempfile.mkdtemp(prefix="qual_nlp_pg_"))
+        self.as_root = os.geteuid() == 0
+        # under root, /tmp rather than $TMPDIR, which the postgres user may not reach
+        where = "/tmp" if self.as_root and os.path.isdir("/tmp") else None
+        self.folder = Path(tempfile.mkdtemp(prefix="qual_nlp_pg_", dir=where))
         self.data = self.folder / "data"
         self.log = self.folder / "server.log"
         self.port = _free_port()
-        self.as_root = os.geteuid() == 0
         self._names = itertools.count(1)
 
     def _run(self, *command: str) -> None:
