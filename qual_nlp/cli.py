@@ -53,6 +53,11 @@ def _project(args: argparse.Namespace, create: bool = False) -> Any:
     return accounts.signed_in(args, Project.open(args.project, create=create))
 
 
+def _shown(given: str, project: Any) -> str:
+    """The project as the user named it; a database URL with its password hidden."""
+    return str(project.location) if "://" in given else given
+
+
 def _progress(args: argparse.Namespace) -> Any:
     if getattr(args, "json", False) or not sys.stderr.isatty():
         return None
@@ -83,7 +88,7 @@ def cmd_init(args: argparse.Namespace) -> int:
                 "encoder": encoder,
                 "backend": backend,
             },
-            f"Project ready at {args.project} (codebook {cb.name}, {len(cb.codes)} codes; "
+            f"Project ready at {_shown(args.project, project)} (codebook {cb.name}, {len(cb.codes)} codes; "
             f"encoder {encoder} through {backend})",
         )
     return 0

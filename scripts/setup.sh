@@ -21,3 +21,15 @@ if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ] || ! python -c "import q
   python -m pip install --quiet -c constraints.txt -e ".[dev]"
   echo "$want" > "$stamp"
 fi
+
+# PostgreSQL's server binaries: the storage tests start a throwaway server of their own
+# (tests/postgres_server.py) and never use the packaged service.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  else
+    echo "PostgreSQL is not installed: the tests' PostgreSQL runs will be skipped (and fail" \
+      "under CI). Install it with: sudo apt-get install -y postgresql" >&2
+  fi
+fi

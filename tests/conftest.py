@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+# a throwaway PostgreSQL server, the ``backend`` and ``project_location`` fixtures
+pytest_plugins = ["postgres_server"]
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # derived model files (ONNX exports, built encoders) of this test run only, so every run
@@ -43,11 +46,11 @@ def tiny_codebook():
 
 
 @pytest.fixture
-def store(project_path: Path, tiny_codebook):
-    """A new project file holding the tiny codebook."""
+def store(project_location: str, tiny_codebook):
+    """A new project (a file, or a PostgreSQL database) holding the tiny codebook."""
     from qual_nlp.storage import Store
 
-    s = Store.open(project_path, create=True)
+    s = Store.open(project_location, create=True)
     s.save_codebook(tiny_codebook)
     yield s
     s.close()

@@ -15,7 +15,8 @@ from test_app_support import (
 
 from qual_nlp.project import Project
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+# the page's tests on the study run on SQLite and on PostgreSQL (tests/postgres_server.py)
+pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"), pytest.mark.backends]
 
 # what two coders decided on the four participant turns (same segments, some disagreement)
 CODED = {
@@ -27,8 +28,8 @@ CODED = {
 
 
 @pytest.fixture
-def study(tmp_path: Path) -> Path:
-    path = build_project(tmp_path)
+def study(tmp_path: Path, project_location: str) -> Path | str:
+    path = build_project(tmp_path, location=project_location)
     with Project.open(path) as project:
         for fragment, (ana, bob) in CODED.items():
             sid = segment_with(project, fragment)

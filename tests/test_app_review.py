@@ -15,12 +15,13 @@ from test_app_support import (
 
 from qual_nlp.project import Project
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+# the page's tests on the study run on SQLite and on PostgreSQL (tests/postgres_server.py)
+pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"), pytest.mark.backends]
 
 
 @pytest.fixture
-def study(tmp_path: Path) -> Path:
-    return build_project(tmp_path)
+def study(tmp_path: Path, project_location: str) -> Path | str:
+    return build_project(tmp_path, location=project_location)
 
 
 def current_text(at) -> str:

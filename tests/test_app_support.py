@@ -38,9 +38,12 @@ SUGGESTIONS = (
 )
 
 
-def build_project(folder: Path, *, suggestions: bool = True) -> Path:
-    """A project with the two fixture interviews, case numbers and model suggestions."""
-    path = folder / "study.qnlp"
+def build_project(
+    folder: Path, *, suggestions: bool = True, location: str | None = None
+) -> Path | str:
+    """A project with the two fixture interviews, case numbers and model suggestions
+    (in ``folder``, or at ``location``: a database URL)."""
+    path = location or folder / "study.qnlp"
     with Project.init(path) as project:
         outcomes = project.import_files(
             [FIXTURES / "C01_interview_NCM.txt", FIXTURES / "C02_interview_P07.txt"],

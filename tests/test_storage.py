@@ -1,8 +1,10 @@
-"""The store: migrations, pragmas, transactions, codings, reviews, caches — on a real SQLite file."""
+"""The store: migrations, pragmas, transactions, codings, reviews, caches.
+
+Every test that takes ``store`` or ``project_location`` runs twice: on a real SQLite
+file and on a real PostgreSQL server (tests/postgres_server.py).
+"""
 
 from __future__ import annotations
-
-import sqlite3
 
 import numpy as np
 import pandas as pd
@@ -14,6 +16,8 @@ from qual_nlp.records import Coding, Document, SegmentSpan
 from qual_nlp.storage import Store
 from qual_nlp.storage.engine import HEAD, current_revision
 from qual_nlp.storage.schema import metadata
+
+pytestmark = pytest.mark.backends
 
 TEXT = "Interviewer: How is it going?\nP07: The nurse calls me back the same day.\n"
 
@@ -45,12 +49,14 @@ def test_migration_builds_the_schema_module_exactly(store):
     assert diff == []
 
 
-def test_sqlite_runs_with_wal_foreign_keys_and_busy_timeout(store):
+def test_sqlite_runs_with_wal_foreign_keys_and_busy_timeout(project_path):
+    store = Store.open(project_path, create=True)
     with store.engine.connect() as conn:
         raw = conn.connection.dbapi_connection
         assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert raw.execute("PRAGMA foreign_keys").fetchone()[0] == 1
         assert raw.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
+    store.close()
 
 
 def test_opening_a_missing_project_says_how_to_create_one(tmp_path):
@@ -66,11 +72,15 @@ def test_memory_names_a_private_database_not_a_file(tmp_path, monkeypatch):
     assert not (tmp_path / ":memory:").exists()
 
 
-def test_opening_a_foreign_database_is_refused(tmp_path):
-    path = tmp_path / "other.sqlite"
-    sqlite3.connect(path).execute("CREATE TABLE x (a int)").connection.commit()
+def test_opening_a_foreign_database_is_refused(project_location):
+    from qual_nlp.storage.engine import make_engine
+
+    engine = make_engine(project_location, create=True)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE x (a int)")
+    engine.dispose()
     with pytest.raises(ProjectNotFoundError, match="no qual_nlp project"):
-        Store.open(path)
+        Store.open(project_location)
 
 
 def test_document_segments_and_participants_are_stored_together(store):
@@ -226,12 +236,12 @@ def test_blind_assignment_lasts_until_finished(store):
     assert store.assignments.segments("round1", "ana") == ids
 
 
-def test_a_project_at_an_older_schema_is_upgraded_on_open_without_losing_data(project_path):
+def test_a_project_at_an_older_schema_is_upgraded_on_open_without_losing_data(project_location):
     from alembic import command
 
     from qual_nlp.storage.engine import _alembic_config, make_engine
 
-    engine = make_engine(project_path, create=True)
+    engine = make_engine(project_location, create=True)
     with engine.begin() as conn:
         command.upgrade(_alembic_config(conn), "0001")
     assert current_revision(engine) == "0001"
@@ -241,7 +251,7 @@ def test_a_project_at_an_older_schema_is_upgraded_on_open_without_losing_data(pr
             " metadata) VALUES ('old.txt', 'interview', 'txt', 'hello', 'h', 'then', '{}')"
         )
     engine.dispose()
-    store = Store.open(project_path)
+    store = Store.open(project_location)
     assert current_revision(store.engine) == HEAD
     assert [d.name for d in store.documents()] == ["old.txt"]
 

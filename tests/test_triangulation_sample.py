@@ -7,7 +7,8 @@ interviews, two field notes); the two patient interviews the investigator coded
 (C01 P01 and C04 P09) are coded by all three.
 The figures below were computed once on that project and are written as
 literals; the pooled Cohen's κ of each pair is also recomputed from the raw
-codings with scikit-learn.
+codings with scikit-learn. Every test on the demo project runs twice: on a SQLite
+file and on a PostgreSQL database (tests/postgres_server.py).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from qual_nlp.commands.demo import build_demo
 from qual_nlp.errors import ValidationError
 from qual_nlp.project import Project
 from qual_nlp.suggest import labels
+
+pytestmark = pytest.mark.backends
 
 ANALYST, INVESTIGATOR, PARTNER = "amelie.gagnon", "rachid.benali", "gilles.ouellet"
 CODERS = [ANALYST, INVESTIGATOR, PARTNER]
@@ -56,8 +59,14 @@ CASE_FIGURES = {
 
 
 @pytest.fixture(scope="module")
-def demo_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("demo") / "sample.qnlp"
+def demo_path(
+    backend: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Path | str:
+    """The demo project: a SQLite file, or a PostgreSQL database's URL."""
+    if backend == "postgresql":
+        path: Path | str = request.getfixturevalue("postgres_server").create_database()
+    else:
+        path = tmp_path_factory.mktemp("demo") / "sample.qnlp"
     summary = build_demo(path, suggest=False, train=False)
     assert summary["failed"] == []
     assert summary["gold"] == {"rows": 1777, "codings": 1680, "quotes_not_found": 0}
@@ -65,15 +74,17 @@ def demo_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def demo(demo_path: Path) -> Project:
+def demo(demo_path: Path | str) -> Project:
     project = qual_nlp.open_project(str(demo_path))
     yield project
     project.close()
 
 
 @pytest.fixture
-def copy_path(demo_path: Path, tmp_path: Path) -> Path:
+def copy_path(demo_path: Path | str, tmp_path: Path, request: pytest.FixtureRequest) -> Path | str:
     """A private copy of the demo project, for tests that write to it."""
+    if isinstance(demo_path, str):  # a database: copied by the server
+        return str(request.getfixturevalue("postgres_server").copy_database(demo_path))
     return Path(shutil.copy(demo_path, tmp_path / "copy.qnlp"))
 
 

@@ -48,12 +48,16 @@ def build_demo(
     suggest: bool = True,
     train: bool = True,
 ) -> dict[str, Any]:
-    """Build (or bring up to date) the demo project at ``path``; returns a summary."""
+    """Build (or bring up to date) the demo project at ``path`` (a file or a database
+    URL); returns a summary."""
     from qual_nlp.project import Project
 
     folder = samples_folder(samples)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if "://" in str(path):  # a database URL: the server holds it, there is no folder to make
+        path = str(path)
+    else:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     fingerprint = _fingerprint(folder)
     with Project.init(path) as project:

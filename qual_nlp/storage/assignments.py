@@ -11,6 +11,7 @@ import pandas as pd
 from sqlalchemy import and_, delete, func, insert, select, update
 
 from qual_nlp.storage import schema as t
+from qual_nlp.storage.dialect import binary
 from qual_nlp.storage.journal import Journal, coder_role, ensure_coder, now
 
 
@@ -84,7 +85,8 @@ class Assignments:
         cols = ["name", "coder", "blind", "created_at", "finished_at", "segments", "reviewed"]
         with self.journal.engine.connect() as conn:
             return pd.DataFrame(
-                conn.execute(query.order_by(a.c.name, cd.c.name)).all(), columns=cols
+                conn.execute(query.order_by(binary(a.c.name), binary(cd.c.name))).all(),
+                columns=cols,
             )
 
     def segments(self, name: str, coder: str) -> list[int]:

@@ -17,6 +17,7 @@ from qual_nlp.errors import RecordNotFoundError, ValidationError
 from qual_nlp.records import CODING_COLUMNS, Coding
 from qual_nlp.storage import schema as t
 from qual_nlp.storage.bulk import delete_where_in, fetch_rows, insert_rows
+from qual_nlp.storage.dialect import insert_ignore, upsert
 from qual_nlp.storage.journal import Journal, code_ids, coder_role, document_ids, ensure_coder, now
 
 STATUSES = ("suggested", "accepted", "rejected")
@@ -101,8 +102,10 @@ class Codings:
             codes = code_ids(conn)
             # every version of this model family ("model:name@3" -> "model:name@")
             family = coder.split("@", 1)[0] + "@"
+            # a prefix compared exactly (LIKE ignores case on SQLite, not on PostgreSQL)
+            prefix = func.substr(t.coders.c.name, 1, len(family))
             family_ids = select(t.coders.c.id).where(
-                (t.coders.c.id == coder_id) | t.coders.c.name.startswith(family, autoescape=True)
+                (t.coders.c.id == coder_id) | (prefix == family)
             )
             family_coders = [int(i) for (i,) in conn.execute(family_ids).all()]
             condition = f"status = 'suggested' AND coder_id IN ({_int_list(family_coders)})"
@@ -175,6 +178,15 @@ class Codings:
             missing = [c for c in [*accept, *reject] if c not in codes]
             if missing:
                 raise RecordNotFoundError(f"codes not in the codebook: {missing}")
+            # the coder's review row first: on PostgreSQL it stays locked until commit, so
+            # two decisions of one coder on one segment follow each other and the later
+            # one replaces the earlier (no duplicate codings); SQLite writes one at a time
+            upsert(
+                conn,
+                t.reviews,
+                {"segment_id": segment_id, "coder_id": coder_id, "at": stamp, "skipped": skipped},
+                ["segment_id", "coder_id"],
+            )
             mine = and_(t.codings.c.segment_id == segment_id, t.codings.c.coder_id == coder_id)
             conn.execute(delete(t.codings).where(mine))
             suggested = {
@@ -209,13 +221,6 @@ class Codings:
                     )
             if rows:
                 conn.execute(insert(t.codings), rows)
-            review = and_(t.reviews.c.segment_id == segment_id, t.reviews.c.coder_id == coder_id)
-            conn.execute(delete(t.reviews).where(review))
-            conn.execute(
-                insert(t.reviews).values(
-                    segment_id=segment_id, coder_id=coder_id, at=stamp, skipped=skipped
-                )
-            )
         return after
 
     def code_span(
@@ -353,5 +358,4 @@ class Codings:
                 for sid in dict.fromkeys(segment_ids)
                 if int(sid) not in done
             ]
-            if rows:
-                conn.execute(insert(t.reviews), rows)
+            insert_ignore(conn, t.reviews, rows, ["segment_id", "coder_id"])

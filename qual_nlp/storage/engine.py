@@ -1,4 +1,10 @@
-"""Opening a project database: URL handling, SQLite pragmas and migrations."""
+"""Opening a project database: URL handling, SQLite pragmas and migrations.
+
+SQLite (a project file) and PostgreSQL (``postgresql://user@host:port/db``, through
+psycopg 3) are both first-class. On SQLite every write transaction begins with
+``BEGIN IMMEDIATE``, so concurrent writers wait for each other (``busy_timeout``)
+instead of failing when a read inside the transaction is upgraded to a write.
+"""
 
 from __future__ import annotations
 
@@ -22,10 +28,13 @@ def to_url(location: str | Path) -> str:
     >>> to_url(":memory:")
     'sqlite:///:memory:'
     >>> to_url("postgresql://u@localhost/study")
-    'postgresql://u@localhost/study'
+    'postgresql+psycopg://u@localhost/study'
     """
     text = str(location)
     if "://" in text:
+        scheme, rest = text.split("://", 1)
+        if scheme in ("postgresql", "postgres"):  # psycopg 3, not SQLAlchemy's psycopg2 default
+            return f"postgresql+psycopg://{rest}"
         return text
     if text == ":memory:":  # SQLite's name for a private in-memory database, not a file
         return "sqlite:///:memory:"
@@ -33,12 +42,32 @@ def to_url(location: str | Path) -> str:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # let SQLAlchemy's "begin" event below emit BEGIN, not the sqlite3 module
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+#: Execution option of a connection whose transaction will write (see :func:`writing`).
+WRITE_OPTION = "qual_nlp_write"
+
+
+def _sqlite_begin(conn: Any) -> None:
+    """BEGIN IMMEDIATE for writes (take the write lock first, waiting up to busy_timeout);
+    a plain deferred BEGIN for reads, which never block anyone under WAL."""
+    if conn.get_execution_options().get(WRITE_OPTION):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.exec_driver_sql("BEGIN")
+
+
+def writing(engine: Engine) -> Any:
+    """A connection for one write transaction: ``with writing(engine).begin() as conn``."""
+    return engine.connect().execution_options(**{WRITE_OPTION: True})
 
 
 def make_engine(location: str | Path, *, create: bool) -> Engine:
@@ -58,10 +87,46 @@ def make_engine(location: str | Path, *, create: bool) -> Engine:
                 )
         elif path.is_dir():
             raise StorageError(f"{path} is a folder; a project is a single file. Name a file.")
-    engine = create_engine(url, future=True)
+    try:
+        engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+    except ModuleNotFoundError as exc:  # the driver of a database URL is not installed
+        raise StorageError(
+            f"{_safe(url)}: the database driver {exc.name!r} is not installed. For PostgreSQL "
+            "install the extra: pip install 'qual_nlp[postgres]'"
+        ) from exc
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+def _safe(url: str) -> str:
+    """``url`` with its password hidden."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:  # a malformed URL: show only its scheme
+        return url.split("://", 1)[0] + "://…"
+
+
+def check_reachable(engine: Engine) -> None:
+    """Connect once, turning a refused or failed login into a StorageError that says what to do."""
+    if engine.dialect.name == "sqlite":
+        return
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        with engine.connect():
+            pass
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise StorageError(
+            f"{engine.url.render_as_string(hide_password=True)}: cannot connect ({reason}). "
+            "Check that the server runs, that the database exists (createdb NAME) and that "
+            "the user may log in."
+        ) from exc
 
 
 def _alembic_config(connection: Any) -> Any:
@@ -99,5 +164,5 @@ def migrate(engine: Engine, *, create: bool) -> None:
             )
     from alembic import command
 
-    with engine.begin() as connection:
+    with writing(engine) as connection, connection.begin():
         command.upgrade(_alembic_config(connection), "head")

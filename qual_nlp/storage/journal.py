@@ -19,7 +19,10 @@ import pandas as pd
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection, Engine
 
+from qual_nlp.errors import StorageError
 from qual_nlp.storage import schema as t
+from qual_nlp.storage.dialect import insert_ignore
+from qual_nlp.storage.engine import writing
 
 
 def now() -> str:
@@ -46,12 +49,12 @@ def coder_role(name: str) -> str:
 
 def ensure_coder(conn: Connection, name: str, role: str = "analyst") -> int:
     """The id of coder ``name``, created with ``role`` when new."""
-    found = conn.execute(select(t.coders.c.id).where(t.coders.c.name == name)).scalar()
-    if found is not None:
-        return int(found)
-    return int(
-        conn.execute(insert(t.coders).values(name=name, role=role)).inserted_primary_key[0]  # type: ignore[index]
-    )
+    query = select(t.coders.c.id).where(t.coders.c.name == name)
+    found = conn.execute(query).scalar()
+    if found is None:  # another writer may add the same name at once: keep theirs
+        insert_ignore(conn, t.coders, {"name": name, "role": role}, ["name"])
+        found = conn.execute(query).scalar_one()
+    return int(found)
 
 
 def code_ids(conn: Connection) -> dict[str, int]:
@@ -62,6 +65,13 @@ def code_ids(conn: Connection) -> dict[str, int]:
 def document_ids(conn: Connection) -> dict[str, int]:
     """Document name -> id."""
     return {n: i for n, i in conn.execute(select(t.documents.c.name, t.documents.c.id)).all()}
+
+
+def _fit(column: Any, value: str) -> str:
+    """``value`` cut to the column's length: the log names a long document, never refuses it
+    (PostgreSQL enforces VARCHAR lengths; SQLite does not)."""
+    length = getattr(column.type, "length", None)
+    return value if length is None else value[:length]
 
 
 class Journal:
@@ -81,9 +91,18 @@ class Journal:
         after: Any = None,
     ) -> Iterator[Connection]:
         """One transaction plus its event; everything inside commits or nothing does."""
-        with self.engine.begin() as conn:
-            yield conn
-            self.log(conn, actor, action, entity, entity_id, before, after)
+        from sqlalchemy.exc import DataError
+
+        try:
+            with writing(self.engine) as conn, conn.begin():
+                yield conn
+                self.log(conn, actor, action, entity, entity_id, before, after)
+        except DataError as exc:  # PostgreSQL checks lengths and types SQLite lets through
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise StorageError(
+                f"{entity} {entity_id if entity_id is not None else ''}: the database refused "
+                f"a value ({reason}); nothing was written. Shorten the name or label."
+            ) from exc
 
     def log(
         self,
@@ -99,10 +118,10 @@ class Journal:
         conn.execute(
             insert(t.events).values(
                 at=now(),
-                actor=actor,
-                action=action,
-                entity=entity,
-                entity_id=None if entity_id is None else str(entity_id),
+                actor=_fit(t.events.c.actor, actor),
+                action=_fit(t.events.c.action, action),
+                entity=_fit(t.events.c.entity, entity),
+                entity_id=None if entity_id is None else _fit(t.events.c.entity_id, str(entity_id)),
                 before=None if before is None else to_json(before),
                 after=None if after is None else to_json(after),
             )

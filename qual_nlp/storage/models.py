@@ -12,6 +12,7 @@ import pandas as pd
 from sqlalchemy import and_, func, insert, select, update
 
 from qual_nlp.storage import schema as t
+from qual_nlp.storage.dialect import binary
 from qual_nlp.storage.journal import Journal, now
 
 
@@ -53,7 +54,7 @@ class ModelVersions:
         mv = t.model_versions
         query = select(
             mv.c.name, mv.c.version, mv.c.created_at, mv.c.n_labels, mv.c.metrics
-        ).order_by(mv.c.name, mv.c.version)
+        ).order_by(binary(mv.c.name), mv.c.version)
         with self.journal.engine.connect() as conn:
             frame = pd.DataFrame(
                 conn.execute(query).all(),

@@ -16,6 +16,7 @@ from sqlalchemy import and_, exists, select
 from qual_nlp.errors import ValidationError
 from qual_nlp.storage import schema as t
 from qual_nlp.storage.bulk import delete_where_in, indexes_dropped, insert_rows, upsert_rows
+from qual_nlp.storage.dialect import binary
 from qual_nlp.storage.journal import Journal, now
 
 ORDERS = ("uncertainty", "relevance", "document")
@@ -132,15 +133,15 @@ class ReviewQueue:
 
         with self.journal.engine.connect() as conn:
             if order == "document":
-                query = candidates(None).order_by(d.c.name, s.c.start).limit(n)
+                query = candidates(None).order_by(binary(d.c.name), s.c.start).limit(n)
                 return [int(i) for (i,) in conn.execute(query).all()]
             # scored segments first, walking the score index from the top (no full sort);
             # then, if the queue runs short, the never-scored ones in reading order
             key = sc.c.uncertainty if order == "uncertainty" else sc.c.relevance
-            query = candidates(True).order_by(key.desc(), d.c.name, s.c.start).limit(n)
+            query = candidates(True).order_by(key.desc(), binary(d.c.name), s.c.start).limit(n)
             found = [int(i) for (i,) in conn.execute(query).all()]
             if len(found) < n:
-                rest = candidates(False).order_by(d.c.name, s.c.start).limit(n - len(found))
+                rest = candidates(False).order_by(binary(d.c.name), s.c.start).limit(n - len(found))
                 found += [int(i) for (i,) in conn.execute(rest).all()]
             return found
 

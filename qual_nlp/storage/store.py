@@ -38,7 +38,8 @@ from qual_nlp.records import (
 from qual_nlp.storage import schema as t
 from qual_nlp.storage.assignments import Assignments
 from qual_nlp.storage.codings import Codings
-from qual_nlp.storage.engine import make_engine, migrate
+from qual_nlp.storage.dialect import binary, insert_ignore, upsert
+from qual_nlp.storage.engine import check_reachable, make_engine, migrate, writing
 from qual_nlp.storage.journal import Journal, code_ids, now, text_hash, to_json
 from qual_nlp.storage.journal import ensure_coder as _ensure_coder
 from qual_nlp.storage.models import ModelVersions
@@ -71,6 +72,7 @@ class Store:
     def open(cls, location: str | Path, *, create: bool = False) -> Store:
         engine = make_engine(location, create=create)
         try:
+            check_reachable(engine)
             migrate(engine, create=create)
         except StorageError:
             engine.dispose()
@@ -79,7 +81,8 @@ class Store:
         if create and store.get_meta("created_at") is None:
             with store.write("system", "create", "project") as conn:
                 store._set_meta(conn, "created_at", now())
-                store._set_meta(conn, "name", Path(str(location)).stem)
+                name = engine.url.database if engine.dialect.name != "sqlite" else None
+                store._set_meta(conn, "name", name or Path(str(location)).stem)
         return store
 
     def close(self) -> None:
@@ -91,8 +94,7 @@ class Store:
 
     # ----------------------------------------------------------------- meta
     def _set_meta(self, conn: Connection, key: str, value: Any) -> None:
-        conn.execute(delete(t.meta).where(t.meta.c.key == key))
-        conn.execute(insert(t.meta).values(key=key, value=to_json(value)))
+        upsert(conn, t.meta, {"key": key, "value": to_json(value)}, ["key"])
 
     def set_meta(self, key: str, value: Any, actor: str = "system") -> None:
         with self.write(actor, "set", "meta", key, after=value) as conn:
@@ -126,7 +128,7 @@ class Store:
 
     def cases(self) -> list[Case]:
         with self.engine.connect() as conn:
-            rows = conn.execute(select(t.cases).order_by(t.cases.c.name)).mappings().all()
+            rows = conn.execute(select(t.cases).order_by(binary(t.cases.c.name))).mappings().all()
         return [Case(r["name"], json.loads(r["attributes"]), r["id"]) for r in rows]
 
     def cases_frame(self) -> pd.DataFrame:
@@ -257,7 +259,7 @@ class Store:
             t.cases, t.documents.c.case_id == t.cases.c.id
         )
         with self.engine.connect() as conn:
-            rows = conn.execute(query.order_by(t.documents.c.name)).mappings().all()
+            rows = conn.execute(query.order_by(binary(t.documents.c.name))).mappings().all()
         return [self._document(r) for r in rows]
 
     @staticmethod
@@ -312,7 +314,7 @@ class Store:
             .select_from(s.join(d, s.c.document_id == d.c.id))
             .outerjoin(c, d.c.case_id == c.c.id)
             .outerjoin(p, s.c.participant_id == p.c.id)
-            .order_by(d.c.name, s.c.start)
+            .order_by(binary(d.c.name), s.c.start)
         )
         if document is not None:
             query = query.where(d.c.name == document)
@@ -547,9 +549,9 @@ class Store:
             for key, vec in vectors.items()
             if key not in existing
         ]
-        if rows:
-            with self.engine.begin() as conn:
-                conn.execute(insert(t.embeddings), rows)
+        if rows:  # another process may cache the same text meanwhile: keep its row
+            with writing(self.engine) as conn, conn.begin():
+                insert_ignore(conn, t.embeddings, rows, ["text_hash", "encoder"])
 
     def dump(self) -> dict[str, Any]:
         """A JSON-ready summary (counts and meta), for reports."""
