@@ -20,6 +20,7 @@ from qual_nlp.errors import RecordNotFoundError
 from qual_nlp.ingest import batch as ingest
 from qual_nlp.project.agreement import AgreementService
 from qual_nlp.project.analysis import AnalysisService
+from qual_nlp.project.deid import DeidService
 from qual_nlp.project.model import ModelService
 from qual_nlp.project.review import ReviewService
 from qual_nlp.records import Code, Codebook, Coding, ImportOutcome
@@ -34,7 +35,7 @@ class Project:
 
     It holds the store and *has* the services that work on it: ``review`` (the queue
     and coders' decisions), ``model`` (suggest, train), ``agreement`` (triangulation)
-    and ``analysis`` (matrices and exports).
+    and ``analysis`` (matrices and exports), ``deid`` (de-identification).
     """
 
     def __init__(self, store: Any) -> None:
@@ -43,6 +44,7 @@ class Project:
         self.model = ModelService(self)
         self.agreement = AgreementService(self)
         self.analysis = AnalysisService(self)
+        self.deid = DeidService(self)
 
     # ------------------------------------------------------------ lifecycle
     @classmethod

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from qual_nlp.errors import ProjectNotFoundError, StorageError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-HEAD = "0003"
+HEAD = "0005"
 
 
 def to_url(location: str | Path) -> str:

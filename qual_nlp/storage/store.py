@@ -38,6 +38,7 @@ from qual_nlp.records import (
 from qual_nlp.storage import schema as t
 from qual_nlp.storage.assignments import Assignments
 from qual_nlp.storage.codings import Codings
+from qual_nlp.storage.deid import DeidStore
 from qual_nlp.storage.engine import make_engine, migrate
 from qual_nlp.storage.journal import Journal, code_ids, now, text_hash, to_json
 from qual_nlp.storage.journal import ensure_coder as _ensure_coder
@@ -63,6 +64,7 @@ class Store:
         self.queue = ReviewQueue(self.journal)
         self.model_versions = ModelVersions(self.journal)
         self.assignments = Assignments(self.journal)
+        self.deid = DeidStore(self.journal)
 
     # ------------------------------------------------------------------ open
     @classmethod
