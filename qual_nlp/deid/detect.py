@@ -58,7 +58,7 @@ _SPECIFIC_DATE = re.compile(
     rf"(?i)\b(?:{MONTHS_EN}|{MONTHS_FR})(?!\w).*\d|\d.*\b(?:{MONTHS_EN}|{MONTHS_FR})(?!\w)"
     r"|\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4}"
 )
-_CODE = re.compile(r"^[A-Z]{1,5}[ -]?\d{0,4}$")
+_CODE = re.compile(r"^[A-Z]{1,5}[ -]?\d{0,4}(?:-[A-Z0-9]{1,5})*$")
 _NAME_WORD = re.compile(NAME)
 
 
@@ -125,8 +125,10 @@ def refine(
         surface = text[start:end]
         if kind == "DATE" and not is_specific_date(surface):
             continue
-        if source == _NER and not _could_identify(text, start, end, never):
-            continue
+        if source == _NER:
+            start, end = _cut(text, start, end)
+            if end <= start or not _could_identify(text, start, end, never):
+                continue
         if kind in ("PERSON", "LOCATION", "ORGANIZATION") and _is_never(surface, never):
             continue
         spans.append(Span(start, end, kind, score, source))
@@ -163,26 +165,48 @@ def _trim(text: str, start: int, end: int, kind: str) -> tuple[int, int]:
     return start, end
 
 
+def _cut(text: str, start: int, end: int) -> tuple[int, int]:
+    """An NER finding never crosses a line, a bracket or a colon (speaker labels,
+    headers), nor starts with a timestamp: keep its first part that has letters."""
+    for piece in re.finditer(r"[^\n\[\]():]+", text[start:end]):
+        inner = piece.group()
+        lead = len(inner) - len(inner.lstrip(" 0123456789.-–"))
+        if any(c.isalpha() for c in inner[lead:]):
+            return _trim(text, start + piece.start() + lead, start + piece.end(), "PERSON")
+    return start, start
+
+
 def _is_never(surface: str, never: frozenset[str] | set[str]) -> bool:
     folded = fold(surface)
     if folded in never:
         return True
-    words = [w.strip(".,;:'’()") for w in folded.split()]
-    return all(w in never or not w for w in words)
+    words = [w.strip(".,;:'’()") for w in surface.split()]
+    return all(
+        not w or fold(w) in never or fold(w) in TITLES or _CODE.match(w) is not None for w in words
+    )
+
+
+def _sentence_initial(text: str, start: int) -> bool:
+    before = text[max(0, start - 40) : start].rstrip(' \t"“«')
+    if before.endswith(".") and fold(before.split()[-1]) in TITLES:
+        return False  # "Dr. Patel", "M. Roy"
+    return not before or before[-1] in "\n.!?:;]…-–—"
 
 
 def _could_identify(text: str, start: int, end: int, never: frozenset[str] | set[str]) -> bool:
     """Whether an NER finding could be an identifier: capitalised, not a speaker code,
-    not a role word or another term that is never caught."""
+    not a role word or another term that is never caught, and, for a single word that
+    opens a sentence ("Sure", "Because"), seen elsewhere inside a sentence too."""
     surface = text[start:end]
-    if not any(c.isupper() for c in surface):
+    if not any(c.isupper() for c in surface) or _CODE.match(surface):
         return False
-    if _CODE.match(surface):
+    if _is_never(surface, never):
         return False
-    line_start = text.rfind("\n", 0, start) + 1
-    after = text[end : end + 2]
-    is_label = start == line_start and after.startswith(":")
-    return not (is_label and (_is_never(surface, never) or len(surface.split()) > 3))
+    if " " not in surface and _sentence_initial(text, start):
+        rx = re.compile(rf"(?<![\w-]){re.escape(surface)}(?![\w-])")
+        if not any(not _sentence_initial(text, m.start()) for m in rx.finditer(text)):
+            return False
+    return True
 
 
 def _dictionary_spans(text: str, terms: Sequence[DeidTerm]) -> list[Span]:

@@ -145,6 +145,10 @@ autogestion
 primary care
 premiere ligne
 family medicine group
+family health team
+community health centre
+community health center
+health team
 groupe de medecine de famille
 cfir
 cmo
@@ -193,6 +197,43 @@ ozempic
 """
 
 _OTHER = """
+interview
+entrevue
+entretien
+transcribed
+transcription
+transcript
+field
+field notes
+notes de terrain
+research
+recherche
+info-sante
+info-social
+oh
+sure
+because
+most
+sorry
+euh
+ben
+bon
+well
+yeah
+yep
+right
+exactly
+absolutely
+honestly
+really
+voila
+bien
+alors
+donc
+pis
+that
+this
+don
 address
 adresse
 birth date
