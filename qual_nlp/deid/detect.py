@@ -54,6 +54,8 @@ PRIORITY = (
 #: Findings scored below this are dropped.
 MIN_SCORE = 0.3
 _NER = "SpacyRecognizer"
+#: Between findings of one length: patterns and the dictionary, then the NER, then recurrences.
+_RANK = {_NER: 1, "recurrence": 2}
 _SPECIFIC_DATE = re.compile(
     rf"(?i)\b(?:{MONTHS_EN}|{MONTHS_FR})(?!\w).*\d|\d.*\b(?:{MONTHS_EN}|{MONTHS_FR})(?!\w)"
     r"|\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4}"
@@ -266,10 +268,10 @@ def merge(text: str, spans: Iterable[Span]) -> list[Span]:
         merged.append([span])
     out = []
     for group in merged:
-        # the longest finding names the kind; on a tie a pattern beats the NER
+        # the longest finding names the kind; on a tie a pattern beats the NER (see _RANK)
         best = min(
             group,
-            key=lambda s: (-(s.end - s.start), s.source == _NER, PRIORITY.index(s.kind)),
+            key=lambda s: (-(s.end - s.start), _RANK.get(s.source, 0), PRIORITY.index(s.kind)),
         )
         kind = best.kind
         out.append(

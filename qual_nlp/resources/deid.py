@@ -125,8 +125,12 @@ def _recognizer(pattern: DeidPattern) -> Any:
 @lru_cache(maxsize=4)
 def load_deid_analyzer(patterns: tuple[DeidPattern, ...]) -> Any:
     """A Presidio ``AnalyzerEngine`` for English and French with ``patterns`` added."""
+    import logging
+
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
 
+    # its recognisers for other countries' languages are skipped, with a warning each
+    logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
     languages = sorted(DEID_MODELS)
     with _LOCK:
         registry = RecognizerRegistry(supported_languages=languages)
