@@ -19,6 +19,7 @@ from app_pages import (
     agreement_page,
     codebook_page,
     common,
+    deid_page,
     documents_page,
     import_page,
     markup,
@@ -87,6 +88,9 @@ pages = {
             icon=":material/account_tree:",
             url_path="codebook",
         ),
+    ],
+    "Share": [
+        st.Page(deid_page.render, title="De-identify", icon=":material/shield:", url_path="deid"),
     ],
 }
 st.navigation(pages).run()

@@ -127,10 +127,23 @@ class DeidService(Service):
         }
 
     def ensure(self) -> None:
-        """Detect in every document not processed yet (a no-op when all are)."""
+        """Detect in every document not processed yet, changed since, or processed with
+        another dictionary (a no-op when none is)."""
         done = self.store.deid.processed()
-        if any(d.name not in done or done[d.name][0] != d.sha256 for d in self.store.documents()):
-            self.run()
+        config = _config(self.store.deid.terms())
+        stale = [
+            d.name
+            for d in self.store.documents()
+            if d.name not in done or (done[d.name][0], done[d.name][2]) != (d.sha256, config)
+        ]
+        for language in {done[name][1] for name in stale if name in done}:
+            self.run(
+                language=language,
+                documents=[n for n in stale if done.get(n, ("", language))[1] == language],
+            )
+        fresh = [name for name in stale if name not in done]
+        if fresh:
+            self.run(documents=fresh)
 
     # --------------------------------------------------------------- review
     def detections(

@@ -2,10 +2,9 @@
 pipelines, loaded once per process and never downloaded.
 
 Presidio is told which installed spaCy package serves each language
-(:data:`DEID_MODELS`), so it never reaches for ``spacy download``. Its recognisers are the
-generic ones that fit Canadian transcripts (e-mail, phone numbers, dates, the spaCy NER)
-plus the patterns :mod:`qual_nlp.deid` passes in as :class:`~qual_nlp.records.DeidPattern`
-records. Callers get plain tuples back, never Presidio or spaCy objects.
+(:data:`DEID_MODELS`), so it never reaches for ``spacy download``. Its recognisers are its
+spaCy NER plus the patterns :mod:`qual_nlp.deid` passes in as
+:class:`~qual_nlp.records.DeidPattern` records. Callers get plain tuples back, never Presidio or spaCy objects.
 """
 
 from __future__ import annotations
@@ -31,10 +30,11 @@ _NER_MAPPING = {
     "ORG": "ORGANIZATION",
     "DATE": "DATE_TIME",
 }
-#: Presidio's generic recognisers kept for these transcripts (the rest are US/UK shapes;
-#: its e-mail recogniser is left out because it fetches a suffix list from the network,
-#: and :mod:`qual_nlp.deid.patterns` has its own).
-_GENERIC = ("PhoneRecognizer", "DateRecognizer", "SpacyRecognizer")
+#: Presidio's generic recogniser kept: the spaCy NER. Its others are US/UK/EU shapes, or
+#: slower than the patterns :mod:`qual_nlp.deid.patterns` has for the same thing (phone
+#: numbers through libphonenumber took half of the time spent beyond spaCy; dates), or
+#: reach the network (its e-mail recogniser fetches a suffix list).
+_GENERIC = ("SpacyRecognizer",)
 #: spaCy components detection needs: NER plus what lemmas and tokens come from.
 _EXCLUDE = ("parser", "senter")
 
