@@ -45,7 +45,12 @@ def project(tmp_path: Path) -> Project:
     text = project.document("C03_interview_NCM.txt").text
     start = text.index(PASSAGE)
     project.review.code_span(
-        "C03_interview_NCM.txt", start, start + len(PASSAGE), "valence/facilitator", "ana"
+        "C03_interview_NCM.txt",
+        start,
+        start + len(PASSAGE),
+        "valence/facilitator",
+        "ana",
+        "Pelchat says so; ask Nurse Kowalczyk",
     )
     return project
 
@@ -162,6 +167,7 @@ def test_a_coded_passage_round_trips_through_a_deidentified_qdpx(
         coded = back.codings(coders=["ana"])
     [row] = coded.itertuples()
     assert row.text == "[PERSON-1] liked it, and his COPD got better."
+    assert row.memo == "[PERSON-1] says so; ask Nurse [NURSE-1]"
     assert 0 <= row.start < row.end <= len(pseudonymised)
     assert pseudonymised[row.start : row.end] == row.text
 
@@ -208,3 +214,28 @@ def test_a_changed_document_is_detected_again_and_new_ones_only(tmp_path: Path) 
         rerun = project.deid.run(language="en")
         assert rerun["documents"] == 3 and rerun["skipped"] == 200
         assert "Gagnon" not in project.deid.text("doc_201.txt")
+
+
+def test_a_patient_partner_view_never_holds_an_original_identifier(
+    project: Project, tmp_path: Path
+) -> None:
+    partner, lead = project.deid.view("patient_partner"), project.deid.view("lead")
+    assert partner.deidentified and not lead.deidentified
+    sid = int(project.segments().query("text.str.contains('Pelchat')").iloc[0]["segment_id"])
+    item = partner.review_item(sid, "pat")
+    readable = [
+        json.dumps(partner.segments_report(), ensure_ascii=False),
+        partner.segments().to_json(force_ascii=False),
+        partner.codings().to_json(force_ascii=False),
+        partner.text("C03_interview_P07.txt"),
+        json.dumps([item.segment, item.previous, item.next], ensure_ascii=False),
+    ]
+    out = partner.export("xlsx", tmp_path / "partner.xlsx")
+    book = openpyxl.load_workbook(out, read_only=True)
+    readable += [
+        str(c) for ws in book.worksheets for row in ws.iter_rows(values_only=True) for c in row if c
+    ]
+    for identifier in IDENTIFIERS:
+        assert not any(identifier in text for text in readable), identifier
+    assert "Kowalczyk" in lead.text("C03_interview_P07.txt")
+    assert "Pelchat" in lead.review_item(sid, "ana").segment["text"]

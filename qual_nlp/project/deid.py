@@ -27,7 +27,14 @@ import pandas as pd
 
 from qual_nlp.errors import RecordNotFoundError, ValidationError
 from qual_nlp.project.service import Service
-from qual_nlp.records import DEID_KINDS, DeidTerm, Detection, Document, ProjectSnapshot
+from qual_nlp.records import (
+    DEID_KINDS,
+    DeidTerm,
+    Detection,
+    Document,
+    ProjectSnapshot,
+    ReviewItem,
+)
 
 #: The meta key of the setting "non-lead roles only ever see de-identified text".
 SETTING = "deid_required_for_non_leads"
@@ -55,6 +62,14 @@ class DeidService(Service):
     def must_deidentify(self, role: str | None) -> bool:
         """Whether a user of ``role`` is to be given de-identified views only."""
         return self.required and (role or "").lower() not in LEAD_ROLES
+
+    def view(self, role: str | None) -> RoleView:
+        """What a user of ``role`` may read: de-identified unless :meth:`must_deidentify`
+        says otherwise. Pages, the API and exports for a signed-in user go through this.
+
+        >>> project.deid.view("patient_partner").text("C01_interview_NCM.txt")  # doctest: +SKIP
+        """
+        return RoleView(self._project, self.must_deidentify(role))
 
     # ------------------------------------------------------------ detection
     def run(
@@ -252,9 +267,31 @@ class DeidService(Service):
         labels, new = assign_pseudonyms(mentions, self.store.deid.pseudonyms())
         self.store.deid.add_pseudonyms(new)
         replacements: dict[str, list[tuple[int, int, str]]] = {name: [] for name in texts}
+        surfaces: dict[str, str] = {}
+        parts: dict[str, str] = {}
         for (name, s), label in zip(order, labels, strict=True):
             replacements[name].append((s.start, s.end, label))
+            surface = texts[name][s.start : s.end]
+            surfaces[surface] = label
+            if s.kind == "PERSON":  # each name word on its own too ("Pelchat" in a memo)
+                for word in surface.split():
+                    if len(word) > 2 and word[0].isupper() and word not in surfaces:
+                        parts.setdefault(word, label)
+        self._surfaces = {**parts, **surfaces}
         return {name: rewrite(texts[name], replacements[name]) for name in texts}
+
+    def scrub(self, text: str | None) -> str | None:
+        """Free text outside the documents (a coding's memo) with every identifier the
+        project's detections know replaced by its pseudonym."""
+        if not text:
+            return text
+        if not hasattr(self, "_surfaces"):
+            self.rewritten()
+        known = sorted(self._surfaces, key=len, reverse=True)
+        if not known:
+            return text
+        rx = re.compile("|".join(rf"(?<![\w-]){re.escape(k)}(?![\w-])" for k in known))
+        return rx.sub(lambda m: self._surfaces[m.group()], text)
 
     def text(self, document: str) -> str:
         """The pseudonymised text of one document."""
@@ -320,6 +357,8 @@ class DeidService(Service):
         frame["start"] = starts
         frame["end"] = ends
         frame[text_col] = texts
+        if "memo" in frame.columns:
+            frame["memo"] = [self.scrub(m) if isinstance(m, str) else m for m in frame["memo"]]
         if "speaker" in frame.columns:
             frame["speaker"] = speakers
         return frame
@@ -351,13 +390,73 @@ class DeidService(Service):
         codings = []
         for c in snapshot.codings:
             start, end = views[c.document].map_span(c.start, c.end)
-            codings.append(replace(c, start=start, end=end))
+            codings.append(replace(c, start=start, end=end, memo=self.scrub(c.memo) or ""))
         participants = tuple(
             replace(p, label=self.speaker(p.label, table) or p.label) for p in snapshot.participants
         )
         return replace(
             snapshot, documents=documents, codings=tuple(codings), participants=participants
         )
+
+
+class RoleView:
+    """The project as one role may read it: with ``deidentified``, every text, quote,
+    speaker and coding offset is the pseudonymised one (``project.deid``'s views);
+    otherwise the original."""
+
+    def __init__(self, project: Any, deidentified: bool) -> None:
+        self._project = project
+        self.deidentified = deidentified
+
+    def text(self, document: str) -> str:
+        if self.deidentified:
+            return str(self._project.deid.text(document))
+        return str(self._project.document(document).text)
+
+    def segments(self, **filters: Any) -> pd.DataFrame:
+        source = self._project.deid if self.deidentified else self._project
+        return source.segments(**filters)
+
+    def codings(self, **filters: Any) -> pd.DataFrame:
+        source = self._project.deid if self.deidentified else self._project
+        return source.codings(**filters)
+
+    def segments_report(self) -> list[dict[str, Any]]:
+        source = self._project.deid if self.deidentified else self._project
+        return list(source.segments_report())
+
+    def review_item(self, segment_id: int, coder: str) -> ReviewItem:
+        """The review queue's item with the segment and its neighbours pseudonymised."""
+        item = self._project.review.item(segment_id, coder)
+        if not self.deidentified:
+            return item
+        views = self._project.deid.rewritten()
+        table = self._project.store.deid.pseudonyms()
+
+        def clean(row: dict[str, Any] | None) -> dict[str, Any] | None:
+            if row is None:
+                return None
+            view = views[row["document"]]
+            start, end = view.map_span(int(row["start"]), int(row["end"]))
+            speaker = self._project.deid.speaker(row.get("speaker"), table)
+            return {
+                **row,
+                "start": start,
+                "end": end,
+                "text": view.text[start:end],
+                "speaker": speaker,
+            }
+
+        return replace(
+            item,
+            segment=clean(item.segment) or {},
+            previous=clean(item.previous),
+            next=clean(item.next),
+        )
+
+    def export(self, fmt: str, out: Any, **filters: Any) -> Any:
+        """``project.analysis.export``, de-identified for this role."""
+        return self._project.analysis.export(fmt, out, deidentified=self.deidentified, **filters)
 
 
 def _hash(text: str) -> str:
