@@ -239,3 +239,23 @@ def test_a_patient_partner_view_never_holds_an_original_identifier(
         assert not any(identifier in text for text in readable), identifier
     assert "Kowalczyk" in lead.text("C03_interview_P07.txt")
     assert "Pelchat" in lead.review_item(sid, "ana").segment["text"]
+
+
+def test_each_document_is_read_in_its_own_language(tmp_path: Path) -> None:
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "fr_court.txt").write_text(
+        "P02: L'infirmière Gagnon vient le mardi.\n", encoding="utf-8"
+    )
+    (folder / "en_long.txt").write_text(NCM, encoding="utf-8")
+    meta = tmp_path / "meta.csv"
+    meta.write_text("file,case,language\nfr_court.txt,C01,fr\nen_long.txt,C01,\n", encoding="utf-8")
+    with Project.init(tmp_path / "m.qnlp") as project:
+        project.import_files([folder], meta=meta)
+        project.deid.run()
+        languages = {
+            name: lang for name, (_sha, lang, _cfg) in project.store.deid.processed().items()
+        }
+        assert languages == {"fr_court.txt": "fr", "en_long.txt": "en"}
+        # Kowalczyk, the nurse of the other document, is NURSE-1
+        assert "L'infirmière [NURSE-2] vient le mardi." in project.deid.text("fr_court.txt")
