@@ -20,6 +20,7 @@ from app_pages import (
     auth,
     codebook_page,
     common,
+    deid_page,
     documents_page,
     import_page,
     markup,
@@ -92,6 +93,9 @@ pages = {
             icon=":material/account_tree:",
             url_path="codebook",
         ),
+    ],
+    "Share": [
+        st.Page(deid_page.render, title="De-identify", icon=":material/shield:", url_path="deid"),
     ],
 }
 if auth.signed_in():  # only the pages the signed-in user's role may open

@@ -137,12 +137,13 @@ def cmd_import(args: argparse.Namespace) -> int:
 @command("segments")
 def cmd_segments(args: argparse.Namespace) -> int:
     with _project(args) as project:
+        view = project.deid if args.deidentified else project
         if args.csv:
-            frame = project.segments()
+            frame = view.segments()
             frame.to_csv(args.csv, index=False)
             if not args.json:
                 print(f"{len(frame)} segments written to {args.csv}")
-        report = project.segments_report() if args.json or not args.csv else None
+        report = view.segments_report() if args.json or not args.csv else None
     if args.json:
         emit(args, {"segments": report})
     elif report is not None:
@@ -316,9 +317,21 @@ def cmd_export(args: argparse.Namespace) -> int:
     elif filters:
         print("warning: filters apply to csv and xlsx exports only", file=sys.stderr)
         filters = {}
+    if args.deidentified:
+        filters["deidentified"] = True
     with _project(args) as project:
         out = project.analysis.export(args.format, args.out, **filters)
     emit(args, {"out": str(out), "format": args.format}, f"{args.format} written to {out}")
+    return 0
+
+
+@command("deid")
+def cmd_deid(args: argparse.Namespace) -> int:
+    from qual_nlp.commands import deid
+
+    with _project(args) as project:
+        payload, text = deid.run(project, args)
+    emit(args, payload, text)
     return 0
 
 
@@ -444,6 +457,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("segments", "List every segment with offsets, speaker, case and codings.")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.add_argument("--csv", metavar="FILE", help="write the segments to a CSV file")
+    p.add_argument(
+        "--deidentified", action="store_true", help="pseudonymised text, speakers and offsets"
+    )
 
     p = add("suggest", "Suggest codes for every segment (zero-shot, or the trained model).")
     p.add_argument("--facet", help="only this facet (default: all)")
@@ -546,7 +562,21 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["window", "turn", "segment"],
         help="CMO chains: look for context and outcome in a window, the turn or the segment",
     )
+    p.add_argument(
+        "--deidentified",
+        action="store_true",
+        help="pseudonymised text; each coding on the pseudonymised passage (not for qdc)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON document")
+
+    p = add(
+        "deid",
+        "De-identify: detect identifiers (names, phones, health cards, addresses, dates, "
+        "places, organisations), review them, keep the project dictionary.",
+    )
+    from qual_nlp.commands import deid as deid_command
+
+    deid_command.configure(p)
 
     p = add("bench", "Measure encoder, end-to-end and re-suggest throughput.", project=False)
     p.add_argument("--segments", type=int, default=2000, help="segments for the throughput runs")

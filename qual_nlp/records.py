@@ -312,3 +312,73 @@ class Actor:
 
     name: str
     role: str
+
+
+# --------------------------------------------------------------------------
+# De-identification
+# --------------------------------------------------------------------------
+
+#: What a de-identification detection can be.
+DEID_KINDS: tuple[str, ...] = (
+    "PERSON",
+    "PHONE",
+    "EMAIL",
+    "HEALTH_ID",
+    "ADDRESS",
+    "POSTAL_CODE",
+    "DATE",
+    "AGE_OVER_89",
+    "LOCATION",
+    "ORGANIZATION",
+)
+
+#: Review states of a detection: the engine suggests, a lead accepts, rejects or adds.
+DEID_STATUSES: tuple[str, ...] = ("suggested", "accepted", "rejected", "added")
+
+
+@dataclass(frozen=True)
+class DeidPattern:
+    """A pattern recogniser for de-identification, as plain data.
+
+    ``regex`` finds an identifier of ``kind`` in text of ``language``; ``context`` words
+    near a match raise its score. The resources layer turns these into the recognisers of
+    its Presidio engine.
+    """
+
+    kind: str
+    name: str
+    regex: str
+    score: float
+    language: str
+    context: tuple[str, ...] = ()
+    ignore_case: bool = False
+
+
+@dataclass(frozen=True)
+class Detection:
+    """An identifier found (or added by a lead) in a document's normalised text.
+
+    ``text[start:end]`` is the identifier; ``text_hash`` is its SHA-256, so the store need
+    not hold the identifier a second time.
+    """
+
+    document: str
+    start: int
+    end: int
+    kind: str
+    status: str = "suggested"  # suggested | accepted | rejected | added
+    score: float | None = None
+    source: str = ""  # the recogniser that found it, or "lead"
+    text_hash: str = ""
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class DeidTerm:
+    """An entry of a project's de-identification dictionary: a term that must ``always``
+    be caught (as ``kind``), or one that must ``never`` be."""
+
+    term: str
+    mode: str  # always | never
+    kind: str = "PERSON"
+    id: int | None = None

@@ -117,15 +117,21 @@ class AnalysisService(Service):
         extra = [c for c in cases.columns if c != "case" and c not in frame.columns]
         return frame.merge(cases[["case", *extra]], on="case", how="left")
 
-    def workbook(self, **filters: Any) -> dict[str, pd.DataFrame]:
-        """Every cross-case sheet (theme × case, barriers/facilitators, CMO, quotes, codebook)."""
+    def workbook(self, *, deidentified: bool = False, **filters: Any) -> dict[str, pd.DataFrame]:
+        """Every cross-case sheet (theme × case, barriers/facilitators, CMO, quotes, codebook);
+        ``deidentified``: quotes and speakers pseudonymised (see ``project.deid``)."""
         from qual_nlp.analysis.workbook import analysis_workbook
 
         self._project.access.require(rules.SEE_MATRICES)
+        codings, segments = self._codings(), self._segments()
+        if deidentified:
+            deid = self._project.deid
+            codings = self._with_case_attributes(deid.codings())
+            segments = self._with_case_attributes(deid.segments())
         return dict(
             analysis_workbook(
-                self._codings(),
-                self._segments(),
+                codings,
+                segments,
                 self._project.codebook(),
                 self._project.cases(),
                 **filters,
@@ -164,25 +170,32 @@ class AnalysisService(Service):
             created_at=str(self.store.get_meta("created_at") or ""),
         )
 
-    def export(self, fmt: str, out: str | Path, **filters: Any) -> Path:
+    def export(
+        self, fmt: str, out: str | Path, *, deidentified: bool = False, **filters: Any
+    ) -> Path:
         """Write ``csv`` (CSV sheets: a .zip, or a folder), ``xlsx``, ``qdpx`` or ``qdc``.
 
-        ``filters`` (csv and xlsx only) are those of :meth:`workbook`.
+        ``filters`` (csv and xlsx only) are those of :meth:`workbook`. ``deidentified``
+        writes the pseudonymised text, each coding on the pseudonymised version of its
+        passage (see ``project.deid``).
         """
         self._project.access.require(rules.EXPORT)
         out = Path(out)
         if fmt == "xlsx":
             from qual_nlp.analysis.workbook import write_xlsx
 
-            write_xlsx(out, self.workbook(**filters))
+            write_xlsx(out, self.workbook(deidentified=deidentified, **filters))
         elif fmt == "csv":
             from qual_nlp.analysis.workbook import write_csv_bundle
 
-            write_csv_bundle(out, self.workbook(**filters))
+            write_csv_bundle(out, self.workbook(deidentified=deidentified, **filters))
         elif fmt == "qdpx":
             from qual_nlp.exchange.refi_export import write_qdpx
 
-            write_qdpx(self.snapshot(), out)
+            snapshot = self.snapshot()
+            if deidentified:
+                snapshot = self._project.deid.snapshot(snapshot)
+            write_qdpx(snapshot, out)
         elif fmt == "qdc":
             from qual_nlp.exchange.refi_export import write_qdc
 

@@ -246,3 +246,58 @@ users = Table(
     Column("locked_until", String(40)),  # ISO 8601 UTC
     Column("created_at", String(40), nullable=False),
 )
+
+# ------------------------------------------------------------------ de-identification
+#: Identifiers found in (or added to) a document (migration 0005). Offsets point into the
+#: document's text; the identifier itself is not stored again, only its SHA-256.
+deid_detections = Table(
+    "deid_detections",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("document_id", Integer, ForeignKey("documents.id", ondelete="CASCADE"), nullable=False),
+    Column("start", Integer, nullable=False),
+    Column("end", Integer, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("status", String(20), nullable=False),  # suggested | accepted | rejected | added
+    Column("score", Float),
+    Column("source", String(100), nullable=False, default=""),
+    Column("text_hash", String(64), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("updated_at", String(40), nullable=False),
+    Index("ix_deid_detections_document", "document_id", "start"),
+)
+
+#: Which text of each document detection last ran on, in which language, with which
+#: dictionary: a document is detected again only when one of them changes.
+deid_documents = Table(
+    "deid_documents",
+    metadata,
+    Column(
+        "document_id", Integer, ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("sha256", String(64), nullable=False),
+    Column("language", String(10), nullable=False),
+    Column("config", String(64), nullable=False),
+    Column("processed_at", String(40), nullable=False),
+)
+
+#: The project dictionary: terms always caught (as a kind) or never caught.
+deid_terms = Table(
+    "deid_terms",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("term", String(300), nullable=False),
+    Column("mode", String(10), nullable=False),  # always | never
+    Column("kind", String(20), nullable=False, default="PERSON"),
+    UniqueConstraint("term", "mode", name="uq_deid_term_mode"),
+)
+
+#: The project's pseudonyms: the SHA-256 of what a mention names → its label.
+deid_pseudonyms = Table(
+    "deid_pseudonyms",
+    metadata,
+    Column("key_hash", String(64), primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("label", String(60), nullable=False),
+    Column("created_at", String(40), nullable=False),
+)

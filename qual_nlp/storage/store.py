@@ -38,6 +38,7 @@ from qual_nlp.records import (
 from qual_nlp.storage import schema as t
 from qual_nlp.storage.assignments import Assignments
 from qual_nlp.storage.codings import Codings
+from qual_nlp.storage.deid import DeidStore
 from qual_nlp.storage.dialect import binary, insert_ignore, upsert
 from qual_nlp.storage.engine import check_reachable, make_engine, migrate, writing
 from qual_nlp.storage.journal import Journal, code_ids, now, text_hash, to_json
@@ -66,6 +67,8 @@ class Store:
         self.model_versions = ModelVersions(self.journal)
         self.assignments = Assignments(self.journal)
         self.users = Users(self.journal)
+
+        self.deid = DeidStore(self.journal)
 
     # ------------------------------------------------------------------ open
     @classmethod
