@@ -129,8 +129,10 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_segments(args: argparse.Namespace) -> int:
     with _project(args) as project:
         if args.csv:
+            from qual_nlp.analysis.workbook import write_csv
+
             frame = project.segments()
-            frame.to_csv(args.csv, index=False)
+            write_csv(args.csv, frame)  # formula-like cells guarded
             if not args.json:
                 print(f"{len(frame)} segments written to {args.csv}")
         report = project.segments_report() if args.json or not args.csv else None
@@ -293,7 +295,9 @@ def cmd_agreement(args: argparse.Namespace) -> int:
 
             write_xlsx(args.out, {f"Agreement by {args.by}": frame})
         else:
-            frame.to_csv(args.out, index=False)
+            from qual_nlp.analysis.workbook import write_csv
+
+            write_csv(args.out, frame)
     records = json.loads(frame.to_json(orient="records"))
     emit(args, {"by": args.by, "rows": records}, frame.to_string(index=False))
     return 0
