@@ -109,20 +109,41 @@ def cmd_import(args: argparse.Namespace) -> int:
             on_outcome=show,
         )
     tally = {s: sum(o.status == s for o in outcomes) for s in ("imported", "unchanged", "failed")}
-    segments = sum(o.segments for o in outcomes)
+    added = import_counts(outcomes)
     for outcome in outcomes:
         if outcome.status == "unchanged" and not args.json:
             print(outcome.message)
     summary = (
-        f"{tally['imported']} imported ({segments} segments), {tally['unchanged']} unchanged, "
+        f"{tally['imported']} imported ({_count_text(added)}), {tally['unchanged']} unchanged, "
         f"{tally['failed']} failed"
     )
     payload = {
-        "summary": tally | {"segments": segments},
+        "summary": tally | added,
         "files": [o.__dict__ | {"warnings": list(o.warnings)} for o in outcomes],
     }
     emit(args, payload, summary)
     return 1 if tally["failed"] else 0
+
+
+def import_counts(outcomes: Sequence[Any]) -> dict[str, int]:
+    """What a batch added: documents and segments, and codings and codes from projects."""
+    imported = [o for o in outcomes if o.status == "imported"]
+    return {
+        "documents": sum(1 if o.documents is None else o.documents for o in imported),
+        "segments": sum(o.segments for o in imported),
+        "codings": sum(o.codings for o in imported),
+        "codes": sum(o.codes for o in imported),
+    }
+
+
+def _count_text(counts: dict[str, int]) -> str:
+    """``28 documents, 1164 segments, 3314 codings, 52 codes`` (codings and codes if any)."""
+    shown = [
+        k
+        for k in ("documents", "segments", "codings", "codes")
+        if counts[k] or k in ("documents", "segments")
+    ]
+    return ", ".join(f"{counts[k]:,} {k if counts[k] != 1 else k[:-1]}" for k in shown)
 
 
 @command("segments")
@@ -317,6 +338,31 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("import-taguette")
+def cmd_import_taguette(args: argparse.Namespace) -> int:
+    if not (args.highlights or args.codebook):
+        print("error: give --highlights FILE, --codebook FILE or both", file=sys.stderr)
+        return 2
+    with _project(args) as project:
+        counts = project.import_taguette(args.highlights, codebook=args.codebook, coder=args.coder)
+    text = f"{counts['codes']} new codes, {counts['codings']} codings from {counts['highlights']} highlights"
+    emit(args, counts, text)
+    if not args.json:
+        if counts.get("quotes_not_found"):
+            print(
+                f"warning: {counts['quotes_not_found']} highlights were not found in their "
+                "document's text (was the transcript edited after coding?)",
+                file=sys.stderr,
+            )
+        for name in counts.get("documents_not_found", []):
+            print(
+                f"warning: document {name!r} is not in the project; import its transcript, "
+                "then run this again",
+                file=sys.stderr,
+            )
+    return 1 if counts.get("documents_not_found") else 0
+
+
 @command("bench")
 def cmd_bench(args: argparse.Namespace) -> int:
     from qual_nlp.commands.bench import run_bench
@@ -409,7 +455,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--codebook",
         default="cm-implementation",
-        help="built-in codebook name or a YAML codebook file (default: cm-implementation)",
+        help="built-in codebook name, or a codebook file: YAML (.yaml), REFI-QDA (.qdc) or "
+        "Taguette's codebook CSV (.csv) (default: cm-implementation)",
     )
     _encoder_options(p, "; recorded in the project")
     p.add_argument("--json", action="store_true", help="print one JSON document")
@@ -516,8 +563,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="also write the report to .csv or .xlsx")
     p.add_argument("--json", action="store_true", help="print one JSON document")
 
-    p = add("export", "Export the project: csv (zip), xlsx, qdpx or qdc (REFI-QDA).")
-    p.add_argument("--format", required=True, choices=["csv", "xlsx", "qdpx", "qdc"])
+    p = add(
+        "export",
+        "Export the project: csv (zip), xlsx, qdpx or qdc (REFI-QDA), or taguette (the "
+        "codebook as a CSV Taguette imports).",
+    )
+    p.add_argument("--format", required=True, choices=["csv", "xlsx", "qdpx", "qdc", "taguette"])
     p.add_argument("--out", required=True, help="output file (csv: .zip, or a folder)")
     _filter_options(p)
     p.add_argument("--top-k", type=int, default=3, help="exemplar quotes per cell")
@@ -527,6 +578,18 @@ def build_parser() -> argparse.ArgumentParser:
         default="window",
         choices=["window", "turn", "segment"],
         help="CMO chains: look for context and outcome in a window, the turn or the segment",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+
+    p = add(
+        "import-taguette",
+        "Bring a Taguette project's codebook CSV and/or highlights CSV (import the "
+        "transcripts first: highlights are found in them by their text).",
+    )
+    p.add_argument("--highlights", help="Taguette's highlights CSV (id,document,tag,content)")
+    p.add_argument("--codebook", help="Taguette's codebook CSV (tag,description)")
+    p.add_argument(
+        "--coder", default="taguette", help="coder of the highlights (default: taguette)"
     )
     p.add_argument("--json", action="store_true", help="print one JSON document")
 

@@ -148,10 +148,18 @@ class AnalysisService(Service):
             coders=tuple(self.store.coders()),
             codings=records,
             created_at=str(self.store.get_meta("created_at") or ""),
+            guids=self._guids(),
         )
 
+    def _guids(self) -> dict[str, str]:
+        """REFI-QDA GUIDs kept from imported projects (identity → GUID)."""
+        from qual_nlp.exchange.snapshot import GUIDS_KEY
+
+        return dict(self.store.get_meta(GUIDS_KEY) or {})
+
     def export(self, fmt: str, out: str | Path, **filters: Any) -> Path:
-        """Write ``csv`` (CSV sheets: a .zip, or a folder), ``xlsx``, ``qdpx`` or ``qdc``.
+        """Write ``csv`` (CSV sheets: a .zip, or a folder), ``xlsx``, ``qdpx``, ``qdc`` or
+        ``taguette`` (the codebook as a CSV Taguette imports: ``tag,description``).
 
         ``filters`` (csv and xlsx only) are those of :meth:`workbook`.
         """
@@ -171,9 +179,13 @@ class AnalysisService(Service):
         elif fmt == "qdc":
             from qual_nlp.exchange.refi_export import write_qdc
 
-            write_qdc(self._project.codebook(), out)
+            write_qdc(self._project.codebook(), out, self._guids())
+        elif fmt == "taguette":
+            self._project.taguette_codebook(out)
         else:
-            raise ValidationError(f"export format {fmt!r} is not one of csv, xlsx, qdpx, qdc")
+            raise ValidationError(
+                f"export format {fmt!r} is not one of csv, xlsx, qdpx, qdc, taguette"
+            )
         return out
 
 
