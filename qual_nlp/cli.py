@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from qual_nlp import __version__
@@ -52,12 +54,53 @@ def _project(args: argparse.Namespace, create: bool = False) -> Any:
     return Project.open(args.project, create=create)
 
 
-def _progress(args: argparse.Namespace) -> Any:
-    if getattr(args, "json", False) or not sys.stderr.isatty():
-        return None
-    from tqdm import tqdm
+class _Bar:
+    """A ``progress(done, total)`` callable drawn as a tqdm bar on stderr (made on first
+    call; a new total, as work moves to its next stage, restarts it)."""
 
-    return lambda total: tqdm(total=total, unit="file", file=sys.stderr, leave=False)
+    def __init__(self, what: str, unit: str) -> None:
+        self.what, self.unit = what, unit
+        self.bar: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        if self.bar is None:
+            try:
+                width = os.get_terminal_size(sys.stderr.fileno()).columns
+            except OSError:
+                width = 0
+            self.bar = tqdm(
+                total=total,
+                desc=self.what,
+                unit=self.unit,
+                file=sys.stderr,
+                leave=False,
+                # a terminal that reports no size (some pseudo-terminals) gets 80 x 24
+                ncols=None if width else 80,
+                nrows=None if width else 24,
+            )
+        elif total != self.bar.total:
+            self.bar.reset(total=total)
+        self.bar.n = done
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+@contextmanager
+def _progress(args: argparse.Namespace, what: str, unit: str = "it") -> Iterator[_Bar | None]:
+    """A progress bar on a terminal; None with --json or when stderr is not a terminal."""
+    if getattr(args, "json", False) or not sys.stderr.isatty():
+        yield None
+        return
+    bar = _Bar(what, unit)
+    try:
+        yield bar
+    finally:
+        bar.close()
 
 
 # ---------------------------------------------------------------- commands
@@ -96,7 +139,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             if not args.json:
                 print(f"warning: {warning}", file=sys.stderr)
 
-    with Project.init(args.project) as project:
+    with Project.init(args.project) as project, _progress(args, "import", "file") as bar:
         if args.cases:
             project.import_cases(args.cases)
         outcomes = project.import_files(
@@ -105,7 +148,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             source_type=args.source_type,
             meta=args.meta,
             max_bytes=int(args.max_mb * 1_000_000),
-            progress=_progress(args),
+            progress=bar,
             on_outcome=show,
         )
     tally = {s: sum(o.status == s for o in outcomes) for s in ("imported", "unchanged", "failed")}
@@ -169,8 +212,8 @@ def cmd_segments(args: argparse.Namespace) -> int:
 
 @command("suggest")
 def cmd_suggest(args: argparse.Namespace) -> int:
-    with _project(args) as project:
-        result = project.model.suggest(facet=args.facet)
+    with _project(args) as project, _progress(args, "suggest") as bar:
+        result = project.model.suggest(facet=args.facet, progress=bar)
         warnings = [
             project.model.coverage_warning(u["document"], u["language"])
             for u in result["uncovered_documents"]
@@ -186,8 +229,8 @@ def cmd_suggest(args: argparse.Namespace) -> int:
 
 @command("train")
 def cmd_train(args: argparse.Namespace) -> int:
-    with _project(args) as project:
-        result = project.model.train()
+    with _project(args) as project, _progress(args, "train") as bar:
+        result = project.model.train(progress=bar)
     if result["model"] is None:
         emit(args, result, f"not trained: {result['message']}")
         return 0
@@ -332,8 +375,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     elif filters:
         print("warning: filters apply to csv and xlsx exports only", file=sys.stderr)
         filters = {}
-    with _project(args) as project:
-        out = project.analysis.export(args.format, args.out, **filters)
+    with _project(args) as project, _progress(args, "export") as bar:
+        out = project.analysis.export(args.format, args.out, progress=bar, **filters)
     emit(args, {"out": str(out), "format": args.format}, f"{args.format} written to {out}")
     return 0
 

@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from qual_nlp.errors import ValidationError
-from qual_nlp.project.service import Service
+from qual_nlp.project.service import Progress, Service
 from qual_nlp.records import Coding, ProjectSnapshot
 
 
@@ -157,22 +157,27 @@ class AnalysisService(Service):
 
         return dict(self.store.get_meta(GUIDS_KEY) or {})
 
-    def export(self, fmt: str, out: str | Path, **filters: Any) -> Path:
+    def export(
+        self, fmt: str, out: str | Path, *, progress: Progress | None = None, **filters: Any
+    ) -> Path:
         """Write ``csv`` (CSV sheets: a .zip, or a folder), ``xlsx``, ``qdpx``, ``qdc`` or
         ``taguette`` (the codebook as a CSV Taguette imports: ``tag,description``).
 
-        ``filters`` (csv and xlsx only) are those of :meth:`workbook`.
+        ``filters`` (csv and xlsx only) are those of :meth:`workbook`. ``progress(done,
+        total)`` counts the sheets built, then written (csv, xlsx), or the steps.
         """
         out = Path(out)
-        if fmt == "xlsx":
-            from qual_nlp.analysis.workbook import write_xlsx
+        report = progress or (lambda done, total: None)
+        if fmt in ("xlsx", "csv"):
+            from qual_nlp.analysis.workbook import write_csv_bundle, write_xlsx
 
-            write_xlsx(out, self.workbook(**filters))
-        elif fmt == "csv":
-            from qual_nlp.analysis.workbook import write_csv_bundle
-
-            write_csv_bundle(out, self.workbook(**filters))
-        elif fmt == "qdpx":
+            sheets = self.workbook(**filters)
+            report(len(sheets), 2 * len(sheets))
+            (write_xlsx if fmt == "xlsx" else write_csv_bundle)(out, sheets)
+            report(2 * len(sheets), 2 * len(sheets))
+            return out
+        report(0, 1)
+        if fmt == "qdpx":
             from qual_nlp.exchange.refi_export import write_qdpx
 
             write_qdpx(self.snapshot(), out)
@@ -186,6 +191,7 @@ class AnalysisService(Service):
             raise ValidationError(
                 f"export format {fmt!r} is not one of csv, xlsx, qdpx, qdc, taguette"
             )
+        report(1, 1)
         return out
 
 

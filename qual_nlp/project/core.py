@@ -22,11 +22,10 @@ from qual_nlp.project.agreement import AgreementService
 from qual_nlp.project.analysis import AnalysisService
 from qual_nlp.project.model import ModelService
 from qual_nlp.project.review import ReviewService
+from qual_nlp.project.service import Progress
 from qual_nlp.records import Code, Codebook, Coding, ImportOutcome
 
 DEFAULT_MAX_BYTES = 50_000_000
-
-ProgressFactory = Callable[[int], Any]
 
 
 class Project:
@@ -123,13 +122,15 @@ class Project:
         meta: str | Path | None = None,
         actor: str = "system",
         max_bytes: int = DEFAULT_MAX_BYTES,
-        progress: ProgressFactory | None = None,
+        progress: Progress | None = None,
         on_outcome: Callable[[ImportOutcome], None] | None = None,
     ) -> list[ImportOutcome]:
         """Import files and folders; one outcome per file, failures do not stop the batch.
 
         ``meta`` is a CSV with columns ``file, case, source_type`` plus attribute
         columns (province, participant_role, participant_roles "P07=patient;…").
+        ``progress(done, total)`` counts files: a file read counts half, a file stored
+        (or refused) whole.
         """
         from qual_nlp.ingest import formats as importers
         from qual_nlp.ingest.segment import segment_documents
@@ -142,7 +143,15 @@ class Project:
                 "Use one of those with --source-type",
             )
         files = list(ingest.expand_paths(paths, (*importers.SUPPORTED_SUFFIXES, ".qdpx")))
-        bar = progress(len(files)) if progress else None
+        halves = 0  # a file read is one half done, a file stored (or refused) two
+
+        def advance(by: int) -> None:
+            nonlocal halves
+            halves += by
+            if progress is not None:
+                progress(halves // 2, len(files))
+
+        advance(0)
         outcomes: list[ImportOutcome] = []
         plans: list[ingest.ImportPlan] = []
         names_in_batch: set[str] = set()
@@ -151,12 +160,12 @@ class Project:
             outcomes.append(outcome)
             if on_outcome:
                 on_outcome(outcome)
-            if bar is not None:
-                bar.update(1)
+            advance(1)
 
         for path, _explicit in files:
             if path.suffix.lower() == ".qdpx":
                 report(self._import_qdpx(path, actor))
+                advance(1)
                 continue
             planned = ingest.plan_file(
                 path,
@@ -180,6 +189,9 @@ class Project:
             else:
                 names_in_batch.add(planned.document.name)
                 plans.append(planned)
+                advance(1)  # read; its other half when it is stored
+                continue
+            advance(1)  # refused or unchanged: both halves at once
 
         # documents in a language the project's encoder does not cover, checked once
         uncovered = {
@@ -207,8 +219,6 @@ class Project:
                 warning = self.model.coverage_warning(name, uncovered[name])
                 outcome = replace(outcome, warnings=(*outcome.warnings, warning))
             report(outcome)
-        if bar is not None and hasattr(bar, "close"):
-            bar.close()
         order = {str(p): i for i, (p, _e) in enumerate(files)}
         return sorted(outcomes, key=lambda o: order.get(o.path, math.inf))
 
