@@ -203,6 +203,12 @@ def cmd_segments(args: argparse.Namespace) -> int:
     if args.json:
         emit(args, {"segments": report})
     elif report is not None:
+        if not report:
+            print(
+                f"{args.project} has no segments yet: import transcripts with "
+                f"'qual-nlp import {args.project} FOLDER'",
+                file=sys.stderr,
+            )
         for seg in report:
             who = seg["speaker"] or "-"
             codes = ", ".join(c["code"] for c in seg["codings"] if c["status"] != "rejected")
@@ -342,6 +348,12 @@ def cmd_matrix(args: argparse.Namespace) -> int:
         {"out": str(out), "rows": len(frame), "cols": len(frame.columns)},
         f"{len(frame)} x {len(frame.columns)} matrix written to {out}",
     )
+    if frame.empty and not args.json:
+        print(
+            "warning: the matrix is empty: no coding matches (codings count once accepted; "
+            "review suggestions first, or use --status all)",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -363,6 +375,10 @@ def cmd_agreement(args: argparse.Namespace) -> int:
 
             write_csv(args.out, frame)
     records = json.loads(frame.to_json(orient="records"))
+    compared = "n_units" in frame.columns and bool((frame["n_units"] > 0).any())
+    if not compared and "note" in frame.columns and len(frame):
+        emit(args, {"by": args.by, "rows": records}, str(frame["note"].iloc[0]))
+        return 0
     emit(args, {"by": args.by, "rows": records}, frame.to_string(index=False))
     return 0
 

@@ -105,7 +105,10 @@ def _parser_for(source: str, name: str) -> Parser:
             source,
             f"unsupported file type: expected one of {supported} (a REFI-QDA project) "
             f"but the name has {found}",
-            _ADVICE.get(suffix, f"Save or export the document as one of {supported}"),
+            _ADVICE.get(
+                suffix,
+                f"Save or export the document as one of {', '.join(SUPPORTED_SUFFIXES)}",
+            ),
         )
     return parser
 
