@@ -115,7 +115,8 @@ def render() -> None:
         type=["csv"],
         key="import_meta",
         help="Columns: file, case, source_type, then attributes (province, rurality, …); "
-        "participant_roles maps speakers to roles, e.g. INT=interviewer;P07=patient",
+        "participant_roles maps speakers to roles, e.g. INT=interviewer;P07=patient; a role "
+        "alone (nurse case manager) goes to every speaker who is not an interviewer",
     )
     ready = bool(uploads) or bool(folder.strip())
     if st.button("Import", key="import_go", type="primary", disabled=not ready):

@@ -211,7 +211,10 @@ def cmd_segments(args: argparse.Namespace) -> int:
             )
         for seg in report:
             who = seg["speaker"] or "-"
-            codes = ", ".join(c["code"] for c in seg["codings"] if c["status"] != "rejected")
+            # each code once, however many coders (or the model) gave it
+            codes = ", ".join(
+                dict.fromkeys(c["code"] for c in seg["codings"] if c["status"] != "rejected")
+            )
             print(f"{seg['id']}\t{seg['document']}\t{seg['start']}-{seg['end']}\t{who}\t{codes}")
     return 0
 
@@ -440,9 +443,26 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from qual_nlp.commands.demo import DEFAULT_PATH, build_demo
 
-    result = build_demo(args.path or DEFAULT_PATH)
-    emit(args, result, f"demo project ready at {result['project']}")
+    with _progress(args, "demo") as bar:
+        result = build_demo(args.path or DEFAULT_PATH, progress=bar)
+    emit(args, result, _demo_text(result))
     return 0 if not result.get("failed") else 1
+
+
+def _demo_text(result: dict[str, Any]) -> str:
+    """What the sample project holds, and what to do with it."""
+    project = result["project"]
+    if result.get("up_to_date"):
+        head = f"demo project {project} is up to date"
+    else:
+        head = f"demo project ready at {project}"
+    counts = [f"{result[k]} {k}" for k in ("documents", "segments", "codings") if k in result]
+    lines = [head + (f" ({', '.join(counts)})" if counts else "")]
+    model = result.get("model") or {}
+    if model.get("model"):
+        lines.append(f"model {model['model']} trained on {model['n_labels']} reviewed segments")
+    lines.append(f"open it in the app: qual-nlp app {project}")
+    return "\n".join(lines)
 
 
 @command("app")
@@ -455,7 +475,12 @@ def cmd_app(args: argparse.Namespace) -> int:
     if not project:  # no project given: the sample study, built (or brought up to date) first
         from qual_nlp.commands.demo import DEFAULT_PATH, build_demo
 
-        project = str(build_demo(DEFAULT_PATH)["project"])
+        print(
+            f"building the sample project {DEFAULT_PATH} (a few minutes the first time)…",
+            file=sys.stderr,
+        )
+        with _progress(args, "demo") as bar:
+            project = str(build_demo(DEFAULT_PATH, progress=bar)["project"])
         print(f"opening the sample project {project}", file=sys.stderr)
     command = [sys.executable, "-m", "streamlit", "run", str(app)]
     if args.port:

@@ -75,7 +75,7 @@ def test_the_codebook_csv_becomes_codes_of_a_taguette_facet(files: Path) -> None
             "Information gaps",
             "Results, letters or summaries that do not arrive",
         ),
-        ("taguette/unused", "Unused", ""),
+        ("taguette/unused", "Unused", "Unused"),  # no description: the tag defines itself
     ]
 
 

@@ -93,7 +93,8 @@ def tag_ids(tags: list[str]) -> dict[str, str]:
 
 
 def read_codebook_csv(path: str | Path, facet: str = DEFAULT_FACET) -> Codebook:
-    """A codebook from Taguette's codebook CSV: one code per tag, the description its definition.
+    """A codebook from Taguette's codebook CSV: one code per tag, the description its
+    definition (the tag itself when it has none: every code needs one to be suggested).
 
     Raises :class:`~qual_nlp.errors.ImportFileError` naming the file when the
     header has no ``tag`` column (nor ``name`` or ``path``) or a row has no tag.
@@ -125,7 +126,7 @@ def read_codebook_csv(path: str | Path, facet: str = DEFAULT_FACET) -> Codebook:
             str(path), "the Taguette codebook CSV lists no tag", "Export it from Taguette again"
         )
     ids = tag_ids(list(tags))
-    codes = tuple(Code(ids[t], facet, t, definition=d) for t, d in tags.items())
+    codes = tuple(Code(ids[t], facet, t, definition=d or t) for t, d in tags.items())
     return Codebook(
         Path(path).stem,
         (Facet(facet, "Taguette tags", False, "Tags brought over from Taguette"),),

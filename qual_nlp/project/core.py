@@ -529,7 +529,7 @@ def _tags_codebook(codebook: Codebook | None, tags: dict[str, str]) -> Codebook 
         return None
     taken = [c.id for c in codebook.codes] if codebook else []
     ids = tag_ids([*taken, *new])
-    codes = tuple(Code(ids[t], DEFAULT_FACET, t, definition=d) for t, d in new.items())
+    codes = tuple(Code(ids[t], DEFAULT_FACET, t, definition=d or t) for t, d in new.items())
     facet = Facet(DEFAULT_FACET, "Taguette tags", False, "Tags brought over from Taguette")
     return Codebook("taguette", (facet,), codes)
 
