@@ -134,8 +134,13 @@ def _qdc_bytes() -> bytes:
         return out.read_bytes()
 
 
+def _taguette_bytes() -> bytes:
+    with tempfile.TemporaryDirectory() as folder:
+        return common.project().taguette_codebook(Path(folder) / "codebook.csv").read_bytes()
+
+
 def _exchange(proj: Project, codebook: Codebook) -> None:
-    a, b = st.columns(2)
+    a, b, c = st.columns(3)
     a.download_button(
         "Download YAML",
         data=proj.codebook_yaml(),
@@ -152,9 +157,17 @@ def _exchange(proj: Project, codebook: Codebook) -> None:
         key="codebook_qdc",
         on_click="ignore",
     )
+    c.download_button(
+        "Download for Taguette (.csv)",
+        data=_taguette_bytes,
+        file_name=f"{codebook.name}-taguette.csv",
+        mime="text/csv",
+        key="codebook_taguette",
+        on_click="ignore",
+    )
     upload = st.file_uploader(
-        "Replace with a codebook file (.yaml, .yml, .qdc)",
-        type=["yaml", "yml", "qdc"],
+        "Replace with a codebook file (.yaml, .yml, .qdc, or Taguette's codebook .csv)",
+        type=["yaml", "yml", "qdc", "csv"],
         key="codebook_upload",
         help="Codes are matched by path: codings of codes kept keep their codes; codes "
         "missing from the new file are kept inactive, so no coding is lost.",

@@ -18,23 +18,6 @@ SUFFIXES = ["txt", "md", "docx", "vtt", "srt", "qdpx"]
 AUTO = "(from the file or the metadata)"
 
 
-class _Progress:
-    """The ``progress`` object ``Project.import_files`` expects, drawn as a Streamlit bar."""
-
-    def __init__(self, total: int) -> None:
-        self.total, self.done = max(total, 1), 0
-        self.bar = st.progress(0.0, text=f"Importing {total} file(s)…")
-
-    def update(self, n: int = 1) -> None:
-        self.done += n
-        self.bar.progress(
-            min(self.done / self.total, 1.0), text=f"Imported {self.done} of {self.total}"
-        )
-
-    def close(self) -> None:
-        self.bar.empty()
-
-
 def short(outcome: ImportOutcome, text: str) -> str:
     """A message without the file's folder (uploads live in a temporary folder).
 
@@ -66,7 +49,8 @@ def outcomes_frame(outcomes: list[ImportOutcome]) -> pd.DataFrame:
 def _run(paths: list[Path], options: dict[str, Any]) -> None:
     proj = common.project()
     try:
-        outcomes = proj.import_files(paths, actor=common.coder(), progress=_Progress, **options)
+        bar = common.ProgressBar("Importing", "files")
+        outcomes = proj.import_files(paths, actor=common.coder(), progress=bar, **options)
     except Exception as exc:  # a bad metadata file or option stops the whole batch
         st.session_state["import_error"] = str(exc)
         return
@@ -131,7 +115,8 @@ def render() -> None:
         type=["csv"],
         key="import_meta",
         help="Columns: file, case, source_type, then attributes (province, rurality, …); "
-        "participant_roles maps speakers to roles, e.g. INT=interviewer;P07=patient",
+        "participant_roles maps speakers to roles, e.g. INT=interviewer;P07=patient; a role "
+        "alone (nurse case manager) goes to every speaker who is not an interviewer",
     )
     ready = bool(uploads) or bool(folder.strip())
     if st.button("Import", key="import_go", type="primary", disabled=not ready):

@@ -35,13 +35,15 @@ EXPORTS = {
 }
 
 
-def export_bytes(proj: Project, fmt: str, name: str) -> Callable[[], bytes]:
-    """A callable for ``st.download_button``: the export is built only when clicked."""
+def export_bytes(
+    proj: Project, fmt: str, name: str, progress: Callable[[int, int], None] | None = None
+) -> Callable[[], bytes]:
+    """A callable that builds the export (reporting to ``progress``) and returns its bytes."""
 
     def build() -> bytes:
         with tempfile.TemporaryDirectory() as folder:
             out = Path(folder) / name
-            proj.analysis.export(fmt, out)
+            proj.analysis.export(fmt, out, progress=progress)
             return out.read_bytes()
 
     return build
@@ -240,17 +242,25 @@ def joint_display(proj: Project) -> None:
 
 
 def exports(proj: Project) -> None:
-    st.caption("Built when you click; large projects take a few seconds.")
-    for fmt, (label, name, mime) in EXPORTS.items():
-        st.download_button(
-            label,
-            data=export_bytes(proj, fmt, name),
-            file_name=name,
-            mime=mime,
-            key=f"matrix_download_{fmt}",
-            on_click="ignore",
-            icon=":material/download:",
-        )
+    """Build an export with a progress bar, then offer it for download."""
+    st.caption("Build an export, then download it; large projects take a few seconds.")
+    cols = st.columns(len(EXPORTS))
+    for col, (fmt, (label, name, mime)) in zip(cols, EXPORTS.items(), strict=True):
+        if col.button(f"Build {label}", key=f"matrix_build_{fmt}"):
+            with common.guarded("Export"):
+                bar = common.ProgressBar(f"Building {name}")
+                st.session_state[f"matrix_built_{fmt}"] = export_bytes(proj, fmt, name, bar)()
+        data = st.session_state.get(f"matrix_built_{fmt}")
+        if data is not None:
+            col.download_button(
+                label,
+                data=data,
+                file_name=name,
+                mime=mime,
+                key=f"matrix_download_{fmt}",
+                on_click="ignore",
+                icon=":material/download:",
+            )
 
 
 def render() -> None:

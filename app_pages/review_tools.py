@@ -109,8 +109,8 @@ def model_panel(proj: Project) -> None:
         suggest = a.button("Suggest codes", key="review_suggest")
         retrain = b.button("Retrain on my reviews", key="review_retrain", type="primary")
         if suggest:
-            with st.spinner("Scoring every segment…"), common.guarded("Suggest"):
-                done = proj.model.suggest()
+            with common.guarded("Suggest"):
+                done = proj.model.suggest(progress=common.ProgressBar("Suggesting"))
                 st.session_state["review_model_msg"] = (
                     f"{done['model']}: {done['suggestions']} suggestions on "
                     f"{done['segments']} segments in {done['seconds']} s."
@@ -121,8 +121,8 @@ def model_panel(proj: Project) -> None:
                 ]
                 forget_queue()
         if retrain:
-            with st.spinner("Training one classifier per facet…"), common.guarded("Retrain"):
-                done = proj.model.train()
+            with common.guarded("Retrain"):
+                done = proj.model.train(progress=common.ProgressBar("Training"))
                 forget_queue()
                 st.session_state["review_model_msg"] = (
                     f"Not trained: {done['message']}"

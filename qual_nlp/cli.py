@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from qual_nlp import __version__
@@ -58,12 +60,53 @@ def _shown(given: str, project: Any) -> str:
     return str(project.location) if "://" in given else given
 
 
-def _progress(args: argparse.Namespace) -> Any:
-    if getattr(args, "json", False) or not sys.stderr.isatty():
-        return None
-    from tqdm import tqdm
+class _Bar:
+    """A ``progress(done, total)`` callable drawn as a tqdm bar on stderr (made on first
+    call; a new total, as work moves to its next stage, restarts it)."""
 
-    return lambda total: tqdm(total=total, unit="file", file=sys.stderr, leave=False)
+    def __init__(self, what: str, unit: str) -> None:
+        self.what, self.unit = what, unit
+        self.bar: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        if self.bar is None:
+            try:
+                width = os.get_terminal_size(sys.stderr.fileno()).columns
+            except OSError:
+                width = 0
+            self.bar = tqdm(
+                total=total,
+                desc=self.what,
+                unit=self.unit,
+                file=sys.stderr,
+                leave=False,
+                # a terminal that reports no size (some pseudo-terminals) gets 80 x 24
+                ncols=None if width else 80,
+                nrows=None if width else 24,
+            )
+        elif total != self.bar.total:
+            self.bar.reset(total=total)
+        self.bar.n = done
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+@contextmanager
+def _progress(args: argparse.Namespace, what: str, unit: str = "it") -> Iterator[_Bar | None]:
+    """A progress bar on a terminal; None with --json or when stderr is not a terminal."""
+    if getattr(args, "json", False) or not sys.stderr.isatty():
+        yield None
+        return
+    bar = _Bar(what, unit)
+    try:
+        yield bar
+    finally:
+        bar.close()
 
 
 # ---------------------------------------------------------------- commands
@@ -105,7 +148,10 @@ def cmd_import(args: argparse.Namespace) -> int:
             if not args.json:
                 print(f"warning: {warning}", file=sys.stderr)
 
-    with accounts.signed_in(args, Project.init(args.project)) as project:
+    with (
+        accounts.signed_in(args, Project.init(args.project)) as project,
+        _progress(args, "import", "file") as bar,
+    ):
         if args.cases:
             project.import_cases(args.cases)
         outcomes = project.import_files(
@@ -114,24 +160,45 @@ def cmd_import(args: argparse.Namespace) -> int:
             source_type=args.source_type,
             meta=args.meta,
             max_bytes=int(args.max_mb * 1_000_000),
-            progress=_progress(args),
+            progress=bar,
             on_outcome=show,
         )
     tally = {s: sum(o.status == s for o in outcomes) for s in ("imported", "unchanged", "failed")}
-    segments = sum(o.segments for o in outcomes)
+    added = import_counts(outcomes)
     for outcome in outcomes:
         if outcome.status == "unchanged" and not args.json:
             print(outcome.message)
     summary = (
-        f"{tally['imported']} imported ({segments} segments), {tally['unchanged']} unchanged, "
+        f"{tally['imported']} imported ({_count_text(added)}), {tally['unchanged']} unchanged, "
         f"{tally['failed']} failed"
     )
     payload = {
-        "summary": tally | {"segments": segments},
+        "summary": tally | added,
         "files": [o.__dict__ | {"warnings": list(o.warnings)} for o in outcomes],
     }
     emit(args, payload, summary)
     return 1 if tally["failed"] else 0
+
+
+def import_counts(outcomes: Sequence[Any]) -> dict[str, int]:
+    """What a batch added: documents and segments, and codings and codes from projects."""
+    imported = [o for o in outcomes if o.status == "imported"]
+    return {
+        "documents": sum(1 if o.documents is None else o.documents for o in imported),
+        "segments": sum(o.segments for o in imported),
+        "codings": sum(o.codings for o in imported),
+        "codes": sum(o.codes for o in imported),
+    }
+
+
+def _count_text(counts: dict[str, int]) -> str:
+    """``28 documents, 1164 segments, 3314 codings, 52 codes`` (codings and codes if any)."""
+    shown = [
+        k
+        for k in ("documents", "segments", "codings", "codes")
+        if counts[k] or k in ("documents", "segments")
+    ]
+    return ", ".join(f"{counts[k]:,} {k if counts[k] != 1 else k[:-1]}" for k in shown)
 
 
 @command("segments")
@@ -139,25 +206,36 @@ def cmd_segments(args: argparse.Namespace) -> int:
     with _project(args) as project:
         view = project.deid if args.deidentified else project
         if args.csv:
+            from qual_nlp.analysis.workbook import write_csv
+
             frame = view.segments()
-            frame.to_csv(args.csv, index=False)
+            write_csv(args.csv, frame)  # formula-like cells guarded
             if not args.json:
                 print(f"{len(frame)} segments written to {args.csv}")
         report = view.segments_report() if args.json or not args.csv else None
     if args.json:
         emit(args, {"segments": report})
     elif report is not None:
+        if not report:
+            print(
+                f"{args.project} has no segments yet: import transcripts with "
+                f"'qual-nlp import {args.project} FOLDER'",
+                file=sys.stderr,
+            )
         for seg in report:
             who = seg["speaker"] or "-"
-            codes = ", ".join(c["code"] for c in seg["codings"] if c["status"] != "rejected")
+            # each code once, however many coders (or the model) gave it
+            codes = ", ".join(
+                dict.fromkeys(c["code"] for c in seg["codings"] if c["status"] != "rejected")
+            )
             print(f"{seg['id']}\t{seg['document']}\t{seg['start']}-{seg['end']}\t{who}\t{codes}")
     return 0
 
 
 @command("suggest")
 def cmd_suggest(args: argparse.Namespace) -> int:
-    with _project(args) as project:
-        result = project.model.suggest(facet=args.facet)
+    with _project(args) as project, _progress(args, "suggest") as bar:
+        result = project.model.suggest(facet=args.facet, progress=bar)
         warnings = [
             project.model.coverage_warning(u["document"], u["language"])
             for u in result["uncovered_documents"]
@@ -173,8 +251,8 @@ def cmd_suggest(args: argparse.Namespace) -> int:
 
 @command("train")
 def cmd_train(args: argparse.Namespace) -> int:
-    with _project(args) as project:
-        result = project.model.train()
+    with _project(args) as project, _progress(args, "train") as bar:
+        result = project.model.train(progress=bar)
     if result["model"] is None:
         emit(args, result, f"not trained: {result['message']}")
         return 0
@@ -286,6 +364,12 @@ def cmd_matrix(args: argparse.Namespace) -> int:
         {"out": str(out), "rows": len(frame), "cols": len(frame.columns)},
         f"{len(frame)} x {len(frame.columns)} matrix written to {out}",
     )
+    if frame.empty and not args.json:
+        print(
+            "warning: the matrix is empty: no coding matches (codings count once accepted; "
+            "review suggestions first, or use --status all)",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -303,8 +387,14 @@ def cmd_agreement(args: argparse.Namespace) -> int:
 
             write_xlsx(args.out, {f"Agreement by {args.by}": frame})
         else:
-            frame.to_csv(args.out, index=False)
+            from qual_nlp.analysis.workbook import write_csv
+
+            write_csv(args.out, frame)
     records = json.loads(frame.to_json(orient="records"))
+    compared = "n_units" in frame.columns and bool((frame["n_units"] > 0).any())
+    if not compared and "note" in frame.columns and len(frame):
+        emit(args, {"by": args.by, "rows": records}, str(frame["note"].iloc[0]))
+        return 0
     emit(args, {"by": args.by, "rows": records}, frame.to_string(index=False))
     return 0
 
@@ -319,8 +409,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         filters = {}
     if args.deidentified:
         filters["deidentified"] = True
-    with _project(args) as project:
-        out = project.analysis.export(args.format, args.out, **filters)
+    with _project(args) as project, _progress(args, "export") as bar:
+        out = project.analysis.export(args.format, args.out, progress=bar, **filters)
     emit(args, {"out": str(out), "format": args.format}, f"{args.format} written to {out}")
     return 0
 
@@ -333,6 +423,31 @@ def cmd_deid(args: argparse.Namespace) -> int:
         payload, text = deid.run(project, args)
     emit(args, payload, text)
     return 0
+
+
+@command("import-taguette")
+def cmd_import_taguette(args: argparse.Namespace) -> int:
+    if not (args.highlights or args.codebook):
+        print("error: give --highlights FILE, --codebook FILE or both", file=sys.stderr)
+        return 2
+    with _project(args) as project:
+        counts = project.import_taguette(args.highlights, codebook=args.codebook, coder=args.coder)
+    text = f"{counts['codes']} new codes, {counts['codings']} codings from {counts['highlights']} highlights"
+    emit(args, counts, text)
+    if not args.json:
+        if counts.get("quotes_not_found"):
+            print(
+                f"warning: {counts['quotes_not_found']} highlights were not found in their "
+                "document's text (was the transcript edited after coding?)",
+                file=sys.stderr,
+            )
+        for name in counts.get("documents_not_found", []):
+            print(
+                f"warning: document {name!r} is not in the project; import its transcript, "
+                "then run this again",
+                file=sys.stderr,
+            )
+    return 1 if counts.get("documents_not_found") else 0
 
 
 @command("bench")
@@ -353,14 +468,31 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from qual_nlp.commands.demo import DEFAULT_PATH, build_demo
 
-    result = build_demo(args.path or DEFAULT_PATH)
-    emit(args, result, f"demo project ready at {result['project']}")
+    with _progress(args, "demo") as bar:
+        result = build_demo(args.path or DEFAULT_PATH, progress=bar)
+    emit(args, result, _demo_text(result))
     return 0 if not result.get("failed") else 1
 
 
 @command("users")
 def cmd_users(args: argparse.Namespace) -> int:
     return accounts.run_users(args, emit)
+
+
+def _demo_text(result: dict[str, Any]) -> str:
+    """What the sample project holds, and what to do with it."""
+    project = result["project"]
+    if result.get("up_to_date"):
+        head = f"demo project {project} is up to date"
+    else:
+        head = f"demo project ready at {project}"
+    counts = [f"{result[k]} {k}" for k in ("documents", "segments", "codings") if k in result]
+    lines = [head + (f" ({', '.join(counts)})" if counts else "")]
+    model = result.get("model") or {}
+    if model.get("model"):
+        lines.append(f"model {model['model']} trained on {model['n_labels']} reviewed segments")
+    lines.append(f"open it in the app: qual-nlp app {project}")
+    return "\n".join(lines)
 
 
 @command("app")
@@ -372,7 +504,12 @@ def cmd_app(args: argparse.Namespace) -> int:
     if not project:  # no project given: the sample study, built (or brought up to date) first
         from qual_nlp.commands.demo import DEFAULT_PATH, build_demo
 
-        project = str(build_demo(DEFAULT_PATH)["project"])
+        print(
+            f"building the sample project {DEFAULT_PATH} (a few minutes the first time)…",
+            file=sys.stderr,
+        )
+        with _progress(args, "demo") as bar:
+            project = str(build_demo(DEFAULT_PATH, progress=bar)["project"])
         print(f"opening the sample project {project}", file=sys.stderr)
     refused = accounts.refuse_open_host(str(project), args.host)
     if refused is not None:
@@ -440,7 +577,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--codebook",
         default="cm-implementation",
-        help="built-in codebook name or a YAML codebook file (default: cm-implementation)",
+        help="built-in codebook name, or a codebook file: YAML (.yaml), REFI-QDA (.qdc) or "
+        "Taguette's codebook CSV (.csv) (default: cm-implementation)",
     )
     _encoder_options(p, "; recorded in the project")
     p.add_argument("--json", action="store_true", help="print one JSON document")
@@ -550,8 +688,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="also write the report to .csv or .xlsx")
     p.add_argument("--json", action="store_true", help="print one JSON document")
 
-    p = add("export", "Export the project: csv (zip), xlsx, qdpx or qdc (REFI-QDA).")
-    p.add_argument("--format", required=True, choices=["csv", "xlsx", "qdpx", "qdc"])
+    p = add(
+        "export",
+        "Export the project: csv (zip), xlsx, qdpx or qdc (REFI-QDA), or taguette (the "
+        "codebook as a CSV Taguette imports).",
+    )
+    p.add_argument("--format", required=True, choices=["csv", "xlsx", "qdpx", "qdc", "taguette"])
     p.add_argument("--out", required=True, help="output file (csv: .zip, or a folder)")
     _filter_options(p)
     p.add_argument("--top-k", type=int, default=3, help="exemplar quotes per cell")
@@ -577,6 +719,18 @@ def build_parser() -> argparse.ArgumentParser:
     from qual_nlp.commands import deid as deid_command
 
     deid_command.configure(p)
+
+    p = add(
+        "import-taguette",
+        "Bring a Taguette project's codebook CSV and/or highlights CSV (import the "
+        "transcripts first: highlights are found in them by their text).",
+    )
+    p.add_argument("--highlights", help="Taguette's highlights CSV (id,document,tag,content)")
+    p.add_argument("--codebook", help="Taguette's codebook CSV (tag,description)")
+    p.add_argument(
+        "--coder", default="taguette", help="coder of the highlights (default: taguette)"
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON document")
 
     p = add("bench", "Measure encoder, end-to-end and re-suggest throughput.", project=False)
     p.add_argument("--segments", type=int, default=2000, help="segments for the throughput runs")

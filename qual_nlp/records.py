@@ -11,6 +11,7 @@ columns are listed in :data:`CODING_COLUMNS` and :data:`SEGMENT_COLUMNS`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -211,6 +212,9 @@ class ProjectSnapshot:
     coders: tuple[Coder, ...] = ()
     codings: tuple[Coding, ...] = ()
     created_at: str = ""
+    # REFI-QDA GUIDs read from another program, by identity ("document:NAME",
+    # "code:FACET/CODE", "coding:DOC:START:END:CODE:CODER", …), written back on export
+    guids: Mapping[str, str] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------
@@ -228,6 +232,10 @@ class ImportOutcome:
     segments: int = 0
     message: str = ""
     warnings: tuple[str, ...] = ()
+    # a project file (.qdpx) brings many documents, codes and codings; None: one document
+    documents: int | None = None
+    codings: int = 0
+    codes: int = 0
 
 
 @dataclass(frozen=True)

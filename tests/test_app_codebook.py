@@ -123,3 +123,17 @@ def test_export_yaml_round_trips_and_replaces_the_codebook(study: Path, tmp_path
     assert not at.exception
     with Project.open(study) as project:
         assert project.codebook().name == "renamed-study"
+
+
+def test_a_taguette_codebook_csv_replaces_the_codebook_and_one_downloads(study: Path) -> None:
+    at = open_page(app_on(study), "codebook")
+    assert at.download_button(key="codebook_taguette")
+    csv_text = b"tag,description\r\nAccess,Getting care when needed\r\nTrust,\r\n"
+    at.file_uploader(key="codebook_upload").set_value(("codebook.csv", csv_text, "text/csv"))
+    at.run()
+    at.button(key="codebook_use").click().run()
+    assert not at.exception
+    with Project.open(study) as project:
+        active = {c.path: c.definition for c in project.codebook().codes}
+    assert active["taguette/access"] == "Getting care when needed"
+    assert "taguette/trust" in active

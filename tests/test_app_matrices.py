@@ -49,7 +49,9 @@ def test_theme_by_case_table_counts_codings(study: Path) -> None:
     needs("qual_nlp.analysis")
     at = open_page(app_on(study), "matrices")
     with Project.open(study) as project:
-        expected = project.analysis.matrix(rows="code", cols="case", value="count", statuses=["accepted"])
+        expected = project.analysis.matrix(
+            rows="code", cols="case", value="count", statuses=["accepted"]
+        )
     table = at.dataframe(key="matrix_table").value
     assert table.shape == expected.shape
     assert table.to_numpy().sum() == expected.to_numpy().sum()
@@ -92,6 +94,15 @@ def test_joint_display_upload_adds_case_numbers(study: Path) -> None:
 def test_exports_offer_xlsx_csv_and_qdpx(study: Path) -> None:
     at = open_page(app_on(study), "matrices")
     at.segmented_control(key="matrix_view").set_value("Export").run()
+    assert {b.key for b in at.button} >= {
+        "matrix_build_xlsx",
+        "matrix_build_csv",
+        "matrix_build_qdpx",
+    }
+    assert not at.download_button, "an export is built (with its progress bar) before download"
+    for fmt in ("xlsx", "csv", "qdpx"):
+        at.button(key=f"matrix_build_{fmt}").click().run()
+        assert not at.exception
     keys = {b.key for b in at.download_button}
     assert keys == {"matrix_download_xlsx", "matrix_download_csv", "matrix_download_qdpx"}
 

@@ -63,6 +63,20 @@ def _is_formula_like(value: Any) -> bool:
     return isinstance(value, str) and value.startswith(FORMULA_START)
 
 
+def neutralise(value: Any) -> Any:
+    """The one guard against spreadsheet formulas: text that a spreadsheet would run
+    (starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) gets a leading
+    ``'``; anything else is returned as it is.
+
+    Every CSV the product writes passes its cells through here (:func:`guard_csv`);
+    XLSX cells that it flags are typed as text instead.
+
+    >>> neutralise('=HYPERLINK("x")'), neutralise("-1+1"), neutralise("fine"), neutralise(3)
+    ('\'=HYPERLINK("x")', "'-1+1", 'fine', 3)
+    """
+    return "'" + value if _is_formula_like(value) else value
+
+
 def _plain(value: Any) -> Any:
     """A value openpyxl can write: None for missing, Python scalars, clean text."""
     if value is None:
@@ -175,21 +189,19 @@ def write_xlsx(path: str | Path, sheets: Mapping[str, pd.DataFrame]) -> Path:
 
 def guard_csv(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy whose text cells (and headers) that look like formulas start with ``'``."""
-
-    def fix(value: Any) -> Any:
-        return "'" + value if _is_formula_like(value) else value
-
     out = frame.copy()
     for column in out.columns:
         if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
-            out[column] = out[column].map(fix)
-    out.columns = [fix(str(c)) for c in out.columns]
+            out[column] = out[column].map(neutralise)
+    out.columns = [neutralise(str(c)) for c in out.columns]
     return out
 
 
 def _csv_text(frame: pd.DataFrame) -> str:
     buffer = io.StringIO()
-    guard_csv(_flat(frame)).to_csv(buffer, index=False)
+    # CRLF rows: a cell holding a bare CR is then quoted too (the csv module quotes only
+    # the line terminator's characters), so no spreadsheet reads it as a new row
+    guard_csv(_flat(frame)).to_csv(buffer, index=False, lineterminator="\r\n")
     return buffer.getvalue()
 
 

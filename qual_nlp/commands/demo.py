@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,9 +48,13 @@ def build_demo(
     samples: str | Path | None = None,
     suggest: bool = True,
     train: bool = True,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Build (or bring up to date) the demo project at ``path`` (a file or a database
-    URL); returns a summary."""
+    URL); returns a summary.
+
+    ``progress(done, total)`` follows the import, then the training (or suggestion run).
+    """
     from qual_nlp.project import Project
 
     folder = samples_folder(samples)
@@ -67,7 +72,7 @@ def build_demo(
             project.import_cases(folder / "cases.csv")
         listed = ingest.read_metadata(folder / "meta.csv").files
         outcomes = project.import_files(
-            [folder / name for name in listed], meta=folder / "meta.csv"
+            [folder / name for name in listed], meta=folder / "meta.csv", progress=progress
         )
         failed = [o.message for o in outcomes if o.status == "failed"]
         gold = {}
@@ -80,9 +85,9 @@ def build_demo(
             "gold": gold,
         }
         if train and gold.get("codings", 0):
-            summary["model"] = project.model.train()
+            summary["model"] = project.model.train(progress=progress)
         elif suggest:
-            summary["suggested"] = project.model.suggest()
+            summary["suggested"] = project.model.suggest(progress=progress)
         project.store.set_meta("demo_fingerprint", fingerprint)
         summary.update(project.counts())
     summary["seconds"] = round(time.perf_counter() - started, 1)

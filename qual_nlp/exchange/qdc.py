@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,6 +81,7 @@ class _CodebookBuilder:
     facet_of_top: dict[str, tuple[str, str]] = field(default_factory=dict)  # GUID → (facet, name)
     facet_ids: set[str] = field(default_factory=set)
     code_ids: set[str] = field(default_factory=set)
+    guids: dict[str, str] = field(default_factory=dict)  # "code:PATH" / "facet:ID" → GUID
 
     def _q(self, name: str) -> str:
         return f"{{{self.ns}}}{name}"
@@ -101,6 +102,8 @@ class _CodebookBuilder:
                 exclusive = bool((marker or {}).get("exclusive", False))
                 self.facets.append(Facet(fid, name, exclusive, body))
                 self.facet_of_top[guid_key(top.get("guid"))] = (fid, name)
+                if top.get("guid"):
+                    self.guids[f"facet:{fid}"] = guid_key(top.get("guid"))
                 for child in children:
                     self._code(child, fid, None)
             else:
@@ -133,6 +136,8 @@ class _CodebookBuilder:
             Code(cid, facet, name, parent, definition, inclusion, exclusion, examples, color)
         )
         self.paths[guid_key(el.get("guid"))] = f"{facet}/{cid}"
+        if el.get("guid"):
+            self.guids[f"code:{facet}/{cid}"] = guid_key(el.get("guid"))
         for child in el.iterfind(self._q("Code")):
             self._code(child, facet, cid)
 
@@ -210,9 +215,16 @@ def _code_description(code: Code) -> str:
     return with_marker(body, data)
 
 
-def _codes(parent: etree._Element, ns: str, codebook: Codebook) -> dict[str, str]:
-    """Write facets and codes under ``parent`` (a <Codes>); return code path → GUID."""
+def _codes(
+    parent: etree._Element, ns: str, codebook: Codebook, kept: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Write facets and codes under ``parent`` (a <Codes>); return code path → GUID.
+
+    ``kept`` holds GUIDs read from another program (``code:PATH``, ``facet:ID``): those
+    codes keep them, so that program recognises them again; the others get stable ones.
+    """
     space = uuid.uuid5(_ROOT_NS, f"codebook:{codebook.name}")
+    kept = kept or {}
     facet_ids = {f.id for f in codebook.facets}
     ids = {c.id for c in codebook.codes}
     if len(ids) < len(codebook.codes):
@@ -237,7 +249,7 @@ def _codes(parent: etree._Element, ns: str, codebook: Codebook) -> dict[str, str
     paths: dict[str, str] = {}
 
     def add(el: etree._Element, code: Code) -> None:
-        guid = _guid(space, f"code:{code.id}")
+        guid = kept.get(f"code:{code.path}") or _guid(space, f"code:{code.id}")
         attrs = {"guid": guid, "name": code.name, "isCodable": "true"}
         if color := _color(code.color):
             attrs["color"] = color
@@ -248,7 +260,7 @@ def _codes(parent: etree._Element, ns: str, codebook: Codebook) -> dict[str, str
             add(node, child)
 
     for facet in codebook.facets:
-        guid = _guid(space, f"facet:{facet.id}")
+        guid = kept.get(f"facet:{facet.id}") or _guid(space, f"facet:{facet.id}")
         node = _sub(parent, ns, "Code", guid=guid, name=facet.name, isCodable="false")
         marker = {"facet": facet.id, "exclusive": facet.exclusive}
         _sub(node, ns, "Description", with_marker(facet.description, marker))
@@ -276,7 +288,7 @@ def _codebook_set(
         _sub(s, ns, "MemberCode", **{attr: guid})
 
 
-def codebook_xml(codebook: Codebook) -> bytes:
+def codebook_xml(codebook: Codebook, guids: Mapping[str, str] | None = None) -> bytes:
     """The codebook as a QDA-XML codebook document (.qdc), UTF-8 with XML declaration.
 
     >>> codebook_xml(codebook)[:38]  # doctest: +SKIP
@@ -291,17 +303,18 @@ def codebook_xml(codebook: Codebook) -> bytes:
             f"codebook {codebook.name!r} has no facets; a .qdc needs at least one code. "
             "Add a facet with codes first"
         )
-    paths = _codes(_sub(root, ns, "Codes"), ns, codebook)
+    paths = _codes(_sub(root, ns, "Codes"), ns, codebook, guids)
     _codebook_set(root, ns, codebook, paths.values())
     return _serialise(root)
 
 
-def write_qdc(codebook: Codebook, path: str | Path) -> None:
-    """Write ``codebook`` to ``path`` as a REFI-QDA codebook (.qdc).
+def write_qdc(codebook: Codebook, path: str | Path, guids: Mapping[str, str] | None = None) -> None:
+    """Write ``codebook`` to ``path`` as a REFI-QDA codebook (.qdc); ``guids`` as for
+    :func:`_codes`.
 
     >>> write_qdc(codebook, "cm-implementation.qdc")  # doctest: +SKIP
     """
-    data = codebook_xml(codebook)
+    data = codebook_xml(codebook, guids)
     _write_atomic(Path(path), lambda tmp: tmp.write_bytes(data))
 
 

@@ -201,12 +201,19 @@ class _ProjectWriter:
         for coding in snapshot.codings:
             _check_span(coding, docs)
         names = [*(c.name for c in snapshot.coders), *(c.coder for c in snapshot.codings)]
-        self.users = {n: _guid(_ROOT_NS, f"user:{n}") for n in dict.fromkeys(names)}
-        self.sources = {d.name: _guid(self.space, f"document:{d.name}") for d in snapshot.documents}
+        self.kept = snapshot.guids  # GUIDs another program gave, written back unchanged
+        self.users = {n: self._id(_ROOT_NS, f"user:{n}") for n in dict.fromkeys(names)}
+        self.sources = {
+            d.name: self._id(self.space, f"document:{d.name}") for d in snapshot.documents
+        }
         self.paths: dict[str, str] = {}
         self.variables = _Variables(self.space)
         self.notes: list[tuple[str, str, str, str, str | None]] = []  # guid, name, desc, text, user
         self.files: dict[str, str] = {}
+
+    def _id(self, space: uuid.UUID, identity: str) -> str:
+        """The GUID read for ``identity`` from another program, else a stable one."""
+        return self.kept.get(identity) or _guid(space, identity)
 
     def build(self) -> bytes:
         snap, ns = self.snap, PROJECT_NS
@@ -221,7 +228,8 @@ class _ProjectWriter:
             for name, guid in self.users.items():
                 _sub(block, ns, "User", guid=guid, name=name)
         if snap.codebook is not None and snap.codebook.facets:
-            self.paths = _codes(_sub(_sub(root, ns, "CodeBook"), ns, "Codes"), ns, snap.codebook)
+            codes = _sub(_sub(root, ns, "CodeBook"), ns, "Codes")
+            self.paths = _codes(codes, ns, snap.codebook, self.kept)
         for coding in snap.codings:
             if coding.status != "rejected" and coding.code not in self.paths:
                 raise ExchangeError(
@@ -253,7 +261,7 @@ class _ProjectWriter:
             return
         block = _sub(root, ns, "Cases")
         for name in case_names:
-            case = _sub(block, ns, "Case", guid=_guid(self.space, f"case:{name}"), name=name)
+            case = _sub(block, ns, "Case", guid=self._id(self.space, f"case:{name}"), name=name)
             variables.values(case, attributes.get(name, {}))
             for doc in snap.documents:
                 if doc.case == name:
@@ -300,7 +308,7 @@ class _ProjectWriter:
             source = _sub(block, ns, "TextSource", **attrs)
             for (start, end, coder), group in sorted(groups[doc.name].items()):
                 sattrs = {
-                    "guid": _guid(self.space, f"selection:{doc.name}:{start}:{end}:{coder}"),
+                    "guid": self._id(self.space, f"selection:{doc.name}:{start}:{end}:{coder}"),
                     "name": _preview(doc.text[start:end]),
                     "startPosition": start,
                     "endPosition": end,
@@ -318,7 +326,7 @@ class _ProjectWriter:
         ns = PROJECT_NS
         c = coding
         identity = f"coding:{c.document}:{c.start}:{c.end}:{c.code}:{c.coder}"
-        guid, n = _guid(self.space, identity), 1
+        guid, n = self._id(self.space, identity), 1
         while guid in seen:  # the same code twice on one span by one coder
             n += 1
             guid = _guid(self.space, f"{identity}:{n}")

@@ -110,6 +110,7 @@ class _ProjectReader:
             guid_key(u.get("guid")): u.get("name") or u.get("id") or guid_key(u.get("guid"))
             for u in root.iterfind(f"{q('Users')}/{q('User')}")
         }
+        self.guids: dict[str, str] = {f"user:{n}": g for g, n in self.users.items() if g}
         self.notes = {
             guid_key(n.get("guid")): n for n in root.iterfind(f"{q('Notes')}/{q('Note')}")
         }
@@ -166,6 +167,7 @@ class _ProjectReader:
                 stacklevel=3,
             )
         return ProjectSnapshot(
+            guids={**self.guids, **self.builder.guids},
             name=name,
             cases=tuple(cases),
             participants=tuple(participants),
@@ -250,6 +252,8 @@ class _ProjectReader:
                     name = _unique(name, taken)
                 taken.add(name)
                 cases.append(Case(name, values))
+                if el.get("guid"):
+                    self.guids[f"case:{name}"] = guid_key(el.get("guid"))
                 for ref in refs:
                     if ref in self.doc_case:
                         self.skipped["memberships of a source in a second case"] += 1
@@ -331,6 +335,8 @@ class _ProjectReader:
             meta.setdefault("description", description)
         if guid in self.doc_sets:
             meta.setdefault("sets", self.doc_sets[guid])
+        if el.get("guid"):
+            self.guids[f"document:{name}"] = guid
         docs.append(
             Document(
                 name=name,
@@ -408,6 +414,14 @@ class _ProjectReader:
                 memos.append(body)
             memos.append(self._note_text(note))
         text = "\n\n".join(m for m in memos if m) if memos else memo
+        if el.get("guid"):
+            identity = f"coding:{doc}:{start}:{end}:{path}:{coder}"
+            self.guids.setdefault(identity, guid_key(el.get("guid")))
+            sel = holders[0]
+            if etree.QName(sel).localname == "PlainTextSelection" and sel.get("guid"):
+                self.guids.setdefault(
+                    f"selection:{doc}:{start}:{end}:{coder}", guid_key(sel.get("guid"))
+                )
         out.append(
             Coding(
                 document=doc,

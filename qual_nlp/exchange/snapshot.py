@@ -15,6 +15,9 @@ from typing import Any
 from qual_nlp.errors import CodebookError
 from qual_nlp.records import Codebook, Coding, Document, ParsedDocument, ProjectSnapshot, Turn
 
+#: Project metadata key of the REFI-QDA GUIDs read from other programs (identity → GUID).
+GUIDS_KEY = "refi_guids"
+
 
 def merge_codebooks(current: Codebook | None, incoming: Codebook | None) -> Codebook | None:
     """The project codebook plus the facets and codes of ``incoming`` it lacks (by path)."""
@@ -71,18 +74,19 @@ def store_snapshot(
     """Add a snapshot's cases, documents, codes, coders and codings to ``project``.
 
     Documents already present (same name and text) are kept, not duplicated.
-    Returns counts of what was added.
+    Returns counts of what was added: documents, segments, codings, codes, cases.
     """
     from qual_nlp.ingest.segment import segment_document
 
     store = project.store
-    merged = merge_codebooks(store.load_codebook(), snapshot.codebook)
+    current = store.load_codebook()
+    merged = merge_codebooks(current, snapshot.codebook)
     if merged is not None:
         store.save_codebook(merged, actor=actor)
     for case in snapshot.cases:
         store.upsert_case(case.name, case.attributes, actor=actor)
     known = {d.name: d for d in store.documents()}
-    added = 0
+    added = segments = 0
     for doc in snapshot.documents:
         if doc.name in known:
             if known[doc.name].text != doc.text:
@@ -94,15 +98,27 @@ def store_snapshot(
         parsed = parse_source(doc)
         roles = {p.label: p.role for p in snapshot.participants if p.case == doc.case and p.role}
         interviewers = {p.label for p in snapshot.participants if p.is_interviewer}
-        store.add_document(
-            doc, segment_document(parsed), roles=roles, interviewers=interviewers, actor=actor
-        )
+        spans = segment_document(parsed)
+        store.add_document(doc, spans, roles=roles, interviewers=interviewers, actor=actor)
         added += 1
+        segments += len(spans)
     for coder in snapshot.coders:
         store.ensure_coder(coder.name, coder.role)
     codings = _attach(project, snapshot.codings)
     store.codings.add(codings, actor=actor)
-    return {"documents": added, "codings": len(codings), "cases": len(snapshot.cases)}
+    if snapshot.guids:  # kept, so a re-export is recognised by the program it came from
+        kept = dict(store.get_meta(GUIDS_KEY) or {})
+        if any(kept.get(k) != v for k, v in snapshot.guids.items()):
+            store.set_meta(GUIDS_KEY, {**kept, **snapshot.guids}, actor=actor)
+    new_codes = len(merged.codes) if merged is not None else 0
+    new_codes -= len(current.codes) if current is not None else 0
+    return {
+        "documents": added,
+        "segments": segments,
+        "codings": len(codings),
+        "codes": new_codes,
+        "cases": len(snapshot.cases),
+    }
 
 
 def _attach(project: Any, codings: tuple[Coding, ...]) -> list[Coding]:

@@ -35,6 +35,7 @@ class FileMeta:
     attributes: dict[str, str] = field(default_factory=dict)
     roles: dict[str, str] = field(default_factory=dict)  # speaker label → role
     language: str | None = None  # ISO 639-1, from the metadata CSV's language column
+    role: str | None = None  # a bare role: every non-interviewer speaker of the file
 
 
 @dataclass(frozen=True)
@@ -62,11 +63,30 @@ def parse_roles(text: str, source: str = "") -> dict[str, str]:
             raise ImportFileError(
                 source,
                 f"participant_roles entry {part.strip()!r} is not LABEL=role",
-                "Write entries like 'P07=patient;INT=interviewer'",
+                "Write entries like 'P07=patient;INT=interviewer', or the role alone "
+                "('nurse case manager') for every participant of the file",
             )
         label, role = part.split("=", 1)
         roles[label.strip()] = role.strip()
     return roles
+
+
+def parse_role_cell(text: str, source: str = "") -> tuple[dict[str, str], str | None]:
+    """A ``participant_roles`` cell: ``LABEL=role`` entries, or one bare role.
+
+    A bare role (no ``=`` anywhere: how one-participant interviews are often
+    described) is returned second; the importer gives it to every speaker of the
+    file who is not an interviewer.
+
+    >>> parse_role_cell("INT=interviewer;P07=patient")
+    ({'INT': 'interviewer', 'P07': 'patient'}, None)
+    >>> parse_role_cell(" nurse case manager ")
+    ({}, 'nurse case manager')
+    """
+    text = (text or "").strip().strip(";").strip()
+    if text and "=" not in text:
+        return {}, text
+    return parse_roles(text, source), None
 
 
 def read_metadata(path: str | Path) -> Metadata:
@@ -119,13 +139,8 @@ def read_metadata(path: str | Path) -> Metadata:
             raise ImportFileError(
                 str(path), f"line {number}: {exc}", "Correct the value in the CSV"
             ) from None
-        files[name] = FileMeta(
-            case,
-            source_type,
-            attributes,
-            parse_roles(row.get("participant_roles") or "", str(path)),
-            language or None,
-        )
+        roles, bare_role = _row_roles(row, attributes, f"{path} line {number}")
+        files[name] = FileMeta(case, source_type, attributes, roles, language or None, bare_role)
         if case:
             per_case.setdefault(case, []).append(attributes)
     case_attributes: dict[str, dict[str, str]] = {}
@@ -139,6 +154,22 @@ def read_metadata(path: str | Path) -> Metadata:
             and len(attribute_rows) > 1
         }
     return Metadata(files, case_attributes)
+
+
+def _row_roles(
+    row: dict[str, str], attributes: dict[str, str], source: str
+) -> tuple[dict[str, str], str | None]:
+    """Speaker roles of a metadata row: ``participant_roles`` (mapping or bare role), and
+    ``LABEL=role`` entries written in a ``participant_role`` column (moved out of the
+    attributes); a bare ``participant_role`` stays the document's attribute."""
+    roles, bare = parse_role_cell(row.get("participant_roles") or "", source)
+    single = attributes.get("participant_role", "")
+    if "=" in single:
+        extra, extra_bare = parse_role_cell(single, source)
+        roles = {**extra, **roles}
+        bare = bare or extra_bare
+        attributes.pop("participant_role")
+    return roles, bare
 
 
 def expand_paths(
@@ -245,6 +276,16 @@ def plan_file(
     roles = dict(meta.roles)
     main_role = meta.attributes.get("participant_role")
     speakers = list(dict.fromkeys(t.speaker for t in parsed.turns if t.speaker))
+    if meta.role:
+        given = [s for s in speakers if s not in roles and not importers.is_interviewer_label(s)]
+        roles.update({s: meta.role for s in given})
+        who = ", ".join(given) if given else "no speaker (none was found besides interviewers)"
+        warning = (
+            f"{path.name}: participant_roles holds the role {meta.role!r} without a speaker "
+            f"label; it was given to {who}. Write LABEL=role entries (e.g. "
+            f"'P07={meta.role}') to say who is who."
+        )
+        parsed = replace(parsed, warnings=(*parsed.warnings, warning))
     if main_role:
         others = [s for s in speakers if s not in roles and not importers.is_interviewer_label(s)]
         # an interview's one respondent, or every unmapped member of a focus group

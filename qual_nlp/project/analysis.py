@@ -15,7 +15,7 @@ import pandas as pd
 
 from qual_nlp import access as rules
 from qual_nlp.errors import ValidationError
-from qual_nlp.project.service import Service
+from qual_nlp.project.service import Progress, Service
 from qual_nlp.records import Coding, ProjectSnapshot
 
 
@@ -168,28 +168,45 @@ class AnalysisService(Service):
             coders=tuple(self.store.coders()),
             codings=records,
             created_at=str(self.store.get_meta("created_at") or ""),
+            guids=self._guids(),
         )
 
+    def _guids(self) -> dict[str, str]:
+        """REFI-QDA GUIDs kept from imported projects (identity → GUID)."""
+        from qual_nlp.exchange.snapshot import GUIDS_KEY
+
+        return dict(self.store.get_meta(GUIDS_KEY) or {})
+
     def export(
-        self, fmt: str, out: str | Path, *, deidentified: bool = False, **filters: Any
+        self,
+        fmt: str,
+        out: str | Path,
+        *,
+        deidentified: bool = False,
+        progress: Progress | None = None,
+        **filters: Any,
     ) -> Path:
-        """Write ``csv`` (CSV sheets: a .zip, or a folder), ``xlsx``, ``qdpx`` or ``qdc``.
+        """Write ``csv`` (CSV sheets: a .zip, or a folder), ``xlsx``, ``qdpx``, ``qdc`` or
+        ``taguette`` (the codebook as a CSV Taguette imports: ``tag,description``).
 
         ``filters`` (csv and xlsx only) are those of :meth:`workbook`. ``deidentified``
         writes the pseudonymised text, each coding on the pseudonymised version of its
-        passage (see ``project.deid``).
+        passage (see ``project.deid``). ``progress(done, total)`` counts the sheets built,
+        then written (csv, xlsx), or the steps.
         """
         self._project.access.require(rules.EXPORT)
         out = Path(out)
-        if fmt == "xlsx":
-            from qual_nlp.analysis.workbook import write_xlsx
+        report = progress or (lambda done, total: None)
+        if fmt in ("xlsx", "csv"):
+            from qual_nlp.analysis.workbook import write_csv_bundle, write_xlsx
 
-            write_xlsx(out, self.workbook(deidentified=deidentified, **filters))
-        elif fmt == "csv":
-            from qual_nlp.analysis.workbook import write_csv_bundle
-
-            write_csv_bundle(out, self.workbook(deidentified=deidentified, **filters))
-        elif fmt == "qdpx":
+            sheets = self.workbook(deidentified=deidentified, **filters)
+            report(len(sheets), 2 * len(sheets))
+            (write_xlsx if fmt == "xlsx" else write_csv_bundle)(out, sheets)
+            report(2 * len(sheets), 2 * len(sheets))
+            return out
+        report(0, 1)
+        if fmt == "qdpx":
             from qual_nlp.exchange.refi_export import write_qdpx
 
             snapshot = self.snapshot()
@@ -199,9 +216,14 @@ class AnalysisService(Service):
         elif fmt == "qdc":
             from qual_nlp.exchange.refi_export import write_qdc
 
-            write_qdc(self._project.codebook(), out)
+            write_qdc(self._project.codebook(), out, self._guids())
+        elif fmt == "taguette":
+            self._project.taguette_codebook(out)
         else:
-            raise ValidationError(f"export format {fmt!r} is not one of csv, xlsx, qdpx, qdc")
+            raise ValidationError(
+                f"export format {fmt!r} is not one of csv, xlsx, qdpx, qdc, taguette"
+            )
+        report(1, 1)
         return out
 
 

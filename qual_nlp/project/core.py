@@ -25,11 +25,10 @@ from qual_nlp.project.analysis import AnalysisService
 from qual_nlp.project.deid import DeidService
 from qual_nlp.project.model import ModelService
 from qual_nlp.project.review import ReviewService
+from qual_nlp.project.service import Progress
 from qual_nlp.records import Actor, Code, Codebook, Coding, ImportOutcome
 
 DEFAULT_MAX_BYTES = 50_000_000
-
-ProgressFactory = Callable[[int], Any]
 
 
 class Project:
@@ -79,10 +78,18 @@ class Project:
         from qual_nlp.project.model import resolve_encoder
 
         resolve_encoder(encoder, backend)  # a wrong choice fails before a file is made
+        record = read_codebook(codebook)  # so does a codebook that cannot be read
+        new_file = _new_file(location)
         project = cls.open(location, create=True)
-        if project.store.load_codebook() is None:
-            project.set_codebook(codebook)
-        project.model.choose_encoder(encoder, backend)
+        try:
+            if project.store.load_codebook() is None:
+                project.set_codebook(record)
+            project.model.choose_encoder(encoder, backend)
+        except BaseException:
+            project.close()
+            if new_file is not None:  # leave no half-made project behind
+                new_file.unlink(missing_ok=True)
+            raise
         return project
 
     def close(self) -> None:
@@ -122,18 +129,10 @@ class Project:
 
     # ------------------------------------------------------------- codebook
     def set_codebook(self, codebook: str | Path | Codebook, actor: str = "system") -> Codebook:
-        """Use a built-in codebook name, a YAML file, or a Codebook record."""
-        from qual_nlp.codebook import load_codebook
-
+        """Use a built-in codebook name, a codebook file (see :func:`read_codebook`), or a
+        Codebook record."""
         self.access.require(rules.EDIT_CODEBOOK)
-        if isinstance(codebook, Codebook):
-            record = codebook
-        elif str(codebook).lower().endswith(".qdc"):
-            from qual_nlp.exchange.refi_import import read_qdc
-
-            record = read_qdc(codebook)
-        else:
-            record = load_codebook(codebook)
+        record = read_codebook(codebook)
         self.store.save_codebook(record, actor=self._acting(actor))
         return record
 
@@ -156,13 +155,15 @@ class Project:
         meta: str | Path | None = None,
         actor: str = "system",
         max_bytes: int = DEFAULT_MAX_BYTES,
-        progress: ProgressFactory | None = None,
+        progress: Progress | None = None,
         on_outcome: Callable[[ImportOutcome], None] | None = None,
     ) -> list[ImportOutcome]:
         """Import files and folders; one outcome per file, failures do not stop the batch.
 
         ``meta`` is a CSV with columns ``file, case, source_type`` plus attribute
         columns (province, participant_role, participant_roles "P07=patient;…").
+        ``progress(done, total)`` counts files: a file read counts half, a file stored
+        (or refused) whole.
         """
         from qual_nlp.ingest import formats as importers
         from qual_nlp.ingest.segment import segment_documents
@@ -177,7 +178,15 @@ class Project:
                 "Use one of those with --source-type",
             )
         files = list(ingest.expand_paths(paths, (*importers.SUPPORTED_SUFFIXES, ".qdpx")))
-        bar = progress(len(files)) if progress else None
+        halves = 0  # a file read is one half done, a file stored (or refused) two
+
+        def advance(by: int) -> None:
+            nonlocal halves
+            halves += by
+            if progress is not None:
+                progress(halves // 2, len(files))
+
+        advance(0)
         outcomes: list[ImportOutcome] = []
         plans: list[ingest.ImportPlan] = []
         names_in_batch: set[str] = set()
@@ -186,12 +195,12 @@ class Project:
             outcomes.append(outcome)
             if on_outcome:
                 on_outcome(outcome)
-            if bar is not None:
-                bar.update(1)
+            advance(1)
 
         for path, _explicit in files:
             if path.suffix.lower() == ".qdpx":
                 report(self._import_qdpx(path, actor))
+                advance(1)
                 continue
             planned = ingest.plan_file(
                 path,
@@ -215,6 +224,9 @@ class Project:
             else:
                 names_in_batch.add(planned.document.name)
                 plans.append(planned)
+                advance(1)  # read; its other half when it is stored
+                continue
+            advance(1)  # refused or unchanged: both halves at once
 
         # documents in a language the project's encoder does not cover, checked once
         uncovered = {
@@ -244,8 +256,6 @@ class Project:
                 warning = self.model.coverage_warning(name, uncovered[name])
                 outcome = replace(outcome, warnings=(*outcome.warnings, warning))
             report(outcome)
-        if bar is not None and hasattr(bar, "close"):
-            bar.close()
         order = {str(p): i for i, (p, _e) in enumerate(files)}
         return sorted(outcomes, key=lambda o: order.get(o.path, math.inf))
 
@@ -258,10 +268,20 @@ class Project:
         except QualNLPError as exc:
             return ImportOutcome(str(path), "failed", message=str(exc))
         message = (
-            f"REFI-QDA project: {counts['documents']} documents, {counts['codings']} codings, "
+            f"REFI-QDA project: {counts['documents']} documents ({counts['segments']} "
+            f"segments), {counts['codings']} codings, {counts['codes']} new codes, "
             f"{counts['cases']} cases"
         )
-        return ImportOutcome(str(path), "imported", path.name, 0, message)
+        return ImportOutcome(
+            str(path),
+            "imported",
+            path.name,
+            counts["segments"],
+            message,
+            documents=counts["documents"],
+            codings=counts["codings"],
+            codes=counts["codes"],
+        )
 
     def import_refi(self, path: str | Path, actor: str = "system") -> dict[str, int]:
         """Continue a project started in another QDA program (a ``.qdpx`` file)."""
@@ -302,6 +322,17 @@ class Project:
             for who in sorted({r.coder for r in rows}):
                 self.access.require(rules.CODE, on_behalf_of=who)
         texts = {d.name: d.text for d in self.store.documents()}
+        for row in rows:
+            if row.document not in texts:
+                raise RecordNotFoundError(
+                    f"{path}: document {row.document!r} is not in the project; import it first"
+                )
+        return self._code_quotes(rows, texts, actor)
+
+    def _code_quotes(
+        self, rows: Sequence[ingest.QuoteCoding], texts: dict[str, str], actor: str
+    ) -> dict[str, int]:
+        """Code every segment each quoted passage overlaps (see :meth:`import_codings`)."""
         segments = self._segments()
         by_doc = {name: frame for name, frame in segments.groupby("document")}
         existing = self._codings()
@@ -311,10 +342,6 @@ class Project:
         covered: dict[str, set[int]] = {}
         roles: dict[str, str] = {}
         for row in rows:
-            if row.document not in texts:
-                raise RecordNotFoundError(
-                    f"{path}: document {row.document!r} is not in the project; import it first"
-                )
             span = ingest.locate_quote(texts[row.document], row.quote)
             if span is None:
                 missing += 1
@@ -346,6 +373,81 @@ class Project:
         for coder, ids in covered.items():
             self.store.codings.mark_reviewed(sorted(ids), coder)
         return {"rows": len(rows), "codings": len(codings), "quotes_not_found": missing}
+
+    def import_taguette(
+        self,
+        highlights: str | Path | None = None,
+        *,
+        codebook: str | Path | None = None,
+        coder: str = "taguette",
+        actor: str = "system",
+    ) -> dict[str, Any]:
+        """Bring a Taguette project's work: its codebook CSV and/or its highlights CSV.
+
+        The codebook's tags are added as codes (facet ``taguette``); each highlight is
+        found in its document (by name, or by name without the suffix: import the
+        transcripts first) and codes the segments it overlaps, as ``coder``. Tags the
+        codebook lacks are added. Importing the same files twice changes nothing.
+        """
+        from qual_nlp.exchange import taguette
+        from qual_nlp.exchange.snapshot import merge_codebooks
+
+        self.access.require(rules.IMPORT)
+        if codebook:
+            self.access.require(rules.EDIT_CODEBOOK)
+        if highlights and not self.access.may(rules.ASSIGN):  # a lead loads anyone's
+            self.access.require(rules.CODE, on_behalf_of=coder)
+        counts: dict[str, Any] = {"codes": 0, "highlights": 0, "codings": 0}
+        before = self.store.load_codebook()
+        tags: dict[str, str] = {}
+        if codebook:
+            tags.update((c.name, c.definition) for c in taguette.read_codebook_csv(codebook).codes)
+        rows = taguette.read_highlights_csv(highlights) if highlights else []
+        for row in rows:
+            tags.setdefault(row.tag, "")
+        merged = merge_codebooks(before, _tags_codebook(before, tags))
+        if merged is not None and merged is not before:
+            self.store.save_codebook(merged, actor=self._acting(actor))
+            counts["codes"] = len(merged.codes) - (len(before.codes) if before else 0)
+        if not rows:
+            return counts
+        paths = _tag_paths(merged)
+        texts = {d.name: d.text for d in self.store.documents()}
+        by_stem = {Path(n).stem.lower(): n for n in texts}
+        quotes, unknown = [], set()
+        for row in rows:
+            name = (
+                row.document
+                if row.document in texts
+                else by_stem.get(Path(row.document).stem.lower())
+            )
+            if name is None:
+                unknown.add(row.document)
+                continue
+            path = _tag_path(paths, row.tag)
+            if path is not None:
+                quotes.append(ingest.QuoteCoding(name, row.content, path, coder))
+        coded = (
+            self._code_quotes(quotes, texts, actor)
+            if quotes
+            else {"codings": 0, "quotes_not_found": 0}
+        )
+        counts.update(
+            highlights=len(rows),
+            codings=coded["codings"],
+            quotes_not_found=coded["quotes_not_found"],
+            documents_not_found=sorted(unknown),
+        )
+        return counts
+
+    def taguette_codebook(self, path: str | Path) -> Path:
+        """Write the codebook as a CSV Taguette imports (``tag,description``), formulas guarded."""
+        from qual_nlp.analysis.workbook import write_csv
+        from qual_nlp.exchange.taguette import codebook_rows
+
+        self.access.require(rules.EXPORT)
+        frame = pd.DataFrame(codebook_rows(self.codebook()), columns=["tag", "description"])
+        return write_csv(path, frame)
 
     # ----------------------------------------------------------------- read
     def counts(self) -> dict[str, int]:
@@ -508,6 +610,88 @@ class Project:
         from qual_nlp.codebook import dump_codebook
 
         return str(dump_codebook(self.codebook()))
+
+
+def _tag_paths(codebook: Codebook | None) -> dict[str, str]:
+    """Tag → code path: a code's path, id or name (also in lower case) all find it."""
+    out: dict[str, str] = {}
+    for code in codebook.codes if codebook else ():
+        for key in (code.name, code.id, code.path):
+            out.setdefault(key, code.path)
+            out.setdefault(key.lower(), code.path)
+    return out
+
+
+def _tag_path(paths: dict[str, str], tag: str) -> str | None:
+    return paths.get(tag) or paths.get(tag.lower())
+
+
+def _tags_codebook(codebook: Codebook | None, tags: dict[str, str]) -> Codebook | None:
+    """Codes (facet ``taguette``) for the tags (name → description) the codebook lacks."""
+    from qual_nlp.exchange.taguette import DEFAULT_FACET, tag_ids
+    from qual_nlp.records import Facet
+
+    known = _tag_paths(codebook)
+    new = {t: d for t, d in tags.items() if _tag_path(known, t) is None}
+    if not new:
+        return None
+    taken = [c.id for c in codebook.codes] if codebook else []
+    ids = tag_ids([*taken, *new])
+    codes = tuple(Code(ids[t], DEFAULT_FACET, t, definition=d or t) for t, d in new.items())
+    facet = Facet(DEFAULT_FACET, "Taguette tags", False, "Tags brought over from Taguette")
+    return Codebook("taguette", (facet,), codes)
+
+
+#: What ``init --codebook`` and :meth:`Project.set_codebook` read, for messages.
+CODEBOOK_FORMATS = (
+    "a built-in codebook name ({builtin}), a YAML codebook (.yaml, .yml), a REFI-QDA "
+    "codebook (.qdc) or a Taguette codebook CSV (.csv with a 'tag' column)"
+)
+
+
+def read_codebook(codebook: str | Path | Codebook) -> Codebook:
+    """A codebook from a record, a built-in name, or a .yaml/.yml, .qdc or Taguette .csv file.
+
+    >>> read_codebook("cm-implementation").name
+    'cm-implementation'
+    """
+    from qual_nlp.codebook import list_builtin, load_codebook
+    from qual_nlp.errors import CodebookError, QualNLPError
+
+    if isinstance(codebook, Codebook):
+        return codebook
+    formats = CODEBOOK_FORMATS.format(builtin=", ".join(list_builtin()))
+    suffix = Path(str(codebook)).suffix.lower()
+    if suffix == ".qdc":
+        from qual_nlp.exchange.refi_import import read_qdc
+
+        return read_qdc(codebook)
+    if suffix == ".csv":
+        from qual_nlp.exchange.taguette import read_codebook_csv
+
+        try:
+            return read_codebook_csv(codebook)
+        except QualNLPError as exc:
+            raise CodebookError(f"{exc} A codebook can be {formats}.") from None
+    if suffix not in ("", ".yaml", ".yml") and Path(str(codebook)).is_file():
+        raise CodebookError(
+            f"{codebook}: a {suffix} file is not a codebook qual_nlp reads. Fix: give {formats}."
+        )
+    try:
+        return load_codebook(codebook)
+    except CodebookError as exc:
+        if Path(str(codebook)).is_file():
+            raise
+        raise CodebookError(f"{exc} A codebook can be {formats}.") from None
+
+
+def _new_file(location: str | Path) -> Path | None:
+    """The path of a SQLite project file that does not exist yet (None for URLs)."""
+    text = str(location)
+    if "://" in text:
+        return None
+    path = Path(text)
+    return None if path.exists() else path
 
 
 def _number(value: str) -> Any:

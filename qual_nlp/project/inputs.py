@@ -107,8 +107,10 @@ def segment_inputs(store: Any, embedder: Any) -> SegmentInputs:
             _cache.move_to_end(key)
             return found
     frame = with_context(store.segments_frame())
-    X = embedder.encode(frame["text"].tolist())
-    context = embedder.encode(frame["context"].tolist())
+    texts = frame["text"].tolist()
+    # one call for texts and contexts: one pass over what is not cached yet (one progress)
+    vectors = embedder.encode([*texts, *frame["context"].tolist()])
+    X, context = vectors[: len(texts)], vectors[len(texts) :]
     inputs = SegmentInputs(generation, frame, X, context)
     with _lock:
         _cache[key] = inputs

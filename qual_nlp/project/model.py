@@ -15,7 +15,7 @@ import pandas as pd
 
 from qual_nlp import access as rules
 from qual_nlp.errors import ValidationError
-from qual_nlp.project.service import Service
+from qual_nlp.project.service import Progress, Service
 
 #: The encoder of projects that recorded none (made before the choice existed).
 LEGACY_ENCODER, LEGACY_BACKEND = "all-MiniLM-L6-v2", "torch"
@@ -123,11 +123,14 @@ class ModelService(Service):
         found = self.store.model_versions.blob(self.MODEL)
         return None if found is None else (found[0], engine.loads(found[1]))
 
-    def suggest(self, facet: str | None = None) -> dict[str, Any]:
+    def suggest(
+        self, facet: str | None = None, *, progress: Progress | None = None
+    ) -> dict[str, Any]:
         """Suggest codes for every participant segment and refresh the review order.
 
         Zero-shot before any training; afterwards the newest trained model,
-        blended with zero-shot while its labels are few.
+        blended with zero-shot while its labels are few. ``progress(done, total)`` is
+        called as texts not cached yet are encoded, then with the segments scored.
         """
         from qual_nlp.suggest import active, engine
 
@@ -135,6 +138,7 @@ class ModelService(Service):
         started = time.perf_counter()
         codebook = self._project.codebook()
         embedder = self.embedder()
+        embedder.progress = progress
         inputs = self.inputs(embedder)
         ids = inputs.ids
         latest = self.latest()
@@ -158,6 +162,8 @@ class ModelService(Service):
         found = found.assign(model_version=coder)
         self.store.codings.replace_suggestions(coder, found, segment_ids=ids, facet=facet)
         self.store.queue.write_scores(active.priorities(proba, exclusive, cuts), coder)
+        if progress is not None:
+            progress(len(ids), len(ids))
         return {
             "model": coder,
             "segments": len(ids),
@@ -167,9 +173,12 @@ class ModelService(Service):
             "seconds": round(time.perf_counter() - started, 2),
         }
 
-    def train(self, *, resuggest: bool = True) -> dict[str, Any]:
+    def train(self, *, resuggest: bool = True, progress: Progress | None = None) -> dict[str, Any]:
         """Train on every reviewed segment, store the version with its cross-validated
-        macro-F1 and κ against the human codings, then re-suggest with it."""
+        macro-F1 and κ against the human codings, then re-suggest with it.
+
+        ``progress(done, total)``: texts encoded, facets trained, then the re-suggestion's.
+        """
         from qual_nlp.suggest import engine
         from qual_nlp.suggest.labels import facet_labels
 
@@ -179,6 +188,7 @@ class ModelService(Service):
         labels = facet_labels(self._project._codings(), self.store.codings.coverage(), codebook)
         ids = {int(s) for fl in labels.values() for s in fl.segment_ids}
         embedder = self.embedder()
+        embedder.progress = progress
         inputs = self.inputs(embedder)
         rows = inputs.rows(ids)
         segments = inputs.frame.iloc[rows].reset_index(drop=True)
@@ -195,6 +205,8 @@ class ModelService(Service):
             context=context,
         )
         metrics = {f: m.metrics | {"n": m.n_labels} for f, m in model.facets.items()}
+        if progress is not None:
+            progress(len(codebook.facets), len(codebook.facets))
         if not model.facets:  # nothing learnable yet: no empty version is stored
             return {
                 "model": None,
@@ -218,7 +230,7 @@ class ModelService(Service):
             "train_seconds": round(time.perf_counter() - started, 2),
         }
         if resuggest:
-            summary["suggest"] = self.suggest()
+            summary["suggest"] = self.suggest(progress=progress)
         return summary
 
     def history(self) -> pd.DataFrame:

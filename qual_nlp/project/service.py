@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     from qual_nlp.project.core import Project
+
+
+#: How long work reports how far it is: ``progress(done, total)``, called again as it goes.
+#: Totals count the work's units (files, texts encoded, facets, steps) and may change
+#: between its stages; the command line draws it with tqdm, the app with ``st.progress``.
+Progress = Callable[[int, int], None]
 
 
 class Service:

@@ -14,7 +14,7 @@ encoder name, so unchanged text is never encoded twice.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -146,6 +146,8 @@ class Embedder:
         self.encoder = encoder
         self.backend = check_backend(backend)
         self.batch_size = int(batch_size)
+        #: Called as ``progress(done, total)`` after each batch of texts encoded afresh.
+        self.progress: Callable[[int, int], None] | None = None
         self.cache = cache
         self._model = model
         self._name: str | None = None
@@ -226,11 +228,15 @@ class Embedder:
     def _encode_missing(self, texts: list[str]) -> list[np.ndarray]:
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         result: list[np.ndarray] = [np.empty(0, dtype=np.float32)] * len(texts)
+        if self.progress is not None:
+            self.progress(0, len(order))
         for start in range(0, len(order), self.batch_size):
             idx = order[start : start + self.batch_size]
             vecs = self._encode_batch([texts[i] for i in idx])
             for i, vec in zip(idx, vecs, strict=True):
                 result[i] = vec
+            if self.progress is not None:
+                self.progress(min(start + self.batch_size, len(order)), len(order))
         return result
 
     def _encode_batch(self, batch: list[str]) -> np.ndarray:

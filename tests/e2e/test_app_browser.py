@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import io
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -268,8 +269,11 @@ def test_app_end_to_end(server: tuple[str, Path], browser_page) -> None:
         pytest.skip("qual_nlp.analysis.workbook is not in this version yet: no XLSX to download")
     import openpyxl
 
+    page.get_by_role("button", name="Build Excel workbook (.xlsx)").click()
+    page.get_by_text(re.compile(r"Building analysis\.xlsx: (\d+) of \1$")).wait_for(timeout=60_000)
+    settle(page)
     with page.expect_download(timeout=60_000) as info:
-        page.get_by_role("button", name="Excel workbook (.xlsx)").click()
+        page.get_by_role("button", name="Excel workbook (.xlsx)", exact=True).click()
     path = info.value.path()
     assert openpyxl.load_workbook(io.BytesIO(Path(path).read_bytes())).sheetnames
 

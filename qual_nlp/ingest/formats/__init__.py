@@ -98,12 +98,17 @@ def _parser_for(source: str, name: str) -> Parser:
     suffix = Path(name).suffix.lower()
     parser = _PARSERS.get(suffix)
     if parser is None:
-        supported = ", ".join(SUPPORTED_SUFFIXES)
+        # .qdpx projects are read whole by the import (qual_nlp.exchange), not by a parser
+        supported = ", ".join((*SUPPORTED_SUFFIXES, ".qdpx"))
         found = f"'{suffix}'" if suffix else "no suffix"
         raise ImportFileError(
             source,
-            f"unsupported file type: expected one of {supported} but the name has {found}",
-            _ADVICE.get(suffix, f"Save or export the document as one of {supported}"),
+            f"unsupported file type: expected one of {supported} (a REFI-QDA project) "
+            f"but the name has {found}",
+            _ADVICE.get(
+                suffix,
+                f"Save or export the document as one of {', '.join(SUPPORTED_SUFFIXES)}",
+            ),
         )
     return parser
 

@@ -1,7 +1,10 @@
-"""Word (.docx) transcripts and field notes, read with python-docx.
+"""Word (.docx) transcripts and field notes.
 
-The body is rendered to plain text in reading order, one block per paragraph
-or table row, with a blank line between blocks::
+The body's WordprocessingML is read with lxml (:mod:`.docx_xml`: every run of text
+Word shows, including hyperlinks, content controls, text boxes, tracked insertions,
+fields and smart tags; footnotes and endnotes at the end) and rendered to plain
+text in reading order, one block per paragraph or table row, with a blank line
+between blocks::
 
     Interview C03 — P07            (a heading: one ``kind="heading"`` turn)
 
@@ -10,6 +13,9 @@ or table row, with a blank line between blocks::
     P07: The nurse called me after my third visit to the emergency.
 
     Week | Contacts | Notes        (a table row: cells joined with " | ")
+
+Text that could not be read (an element the reader does not know, a chart, XML
+that had to be recovered) gives a warning naming the file and the paragraph.
 
 Speaker labels are found in the rendered text exactly as in plain text (a bold
 ``Name:`` run reads as ``Name:``), so the same document-level rules apply.
@@ -25,8 +31,18 @@ import zipfile
 from dataclasses import dataclass, replace
 from typing import Any
 
+from lxml import etree
+
 from qual_nlp.errors import ImportFileError
 from qual_nlp.ingest.formats._text import normalise_text, normalise_timestamp, sniff_binary
+from qual_nlp.ingest.formats.docx_xml import (
+    BodyReader,
+    Table,
+    W,
+    clean,
+    parse_part,
+    raw_text_lengths,
+)
 from qual_nlp.ingest.formats.speakers import label_strength, normalise_label
 from qual_nlp.ingest.formats.txt import build_turns
 from qual_nlp.records import ParsedDocument, Turn
@@ -56,22 +72,23 @@ class _Row:
 
 def parse_docx(source: str, name: str, data: bytes) -> ParsedDocument:
     """Parse the bytes of a .docx file (see :func:`qual_nlp.ingest.formats.parse_bytes`)."""
-    document = _open(source, data)
+    archive = _open(source, data)
+    reader, body = _read_body(source, archive)
+    items = [*reader.blocks(body), *reader.footnotes()]
     blocks: list[tuple[str, str, _Row | None]] = []  # (kind, text, transcript row)
-    for item in document.iter_inner_content():
-        if hasattr(item, "rows"):
-            blocks.extend(_table_blocks(item))
+    for item in items:
+        if isinstance(item, Table):
+            blocks.extend(_table_blocks(item.rows))
             continue
-        text = normalise_text(item.text).strip()
+        text = normalise_text(clean(item.text)).strip()
         if text:
-            style = (item.style.name if item.style is not None else "") or ""
-            heading = style.startswith(("Heading", "Title", "Subtitle"))
+            heading = item.style.lower().startswith(("heading", "title", "subtitle"))
             blocks.append(("heading" if heading else "text", text, None))
     if not blocks:
         raise ImportFileError(
             source,
-            "the Word document holds no text (no paragraph or table has words)",
-            "Check that the transcript is in the document body, not in text boxes or images",
+            "the Word document holds no text (no paragraph, table or text box has words)",
+            "Check that the transcript is in the document, not in images",
         )
 
     parts: list[str] = []
@@ -95,10 +112,91 @@ def parse_docx(source: str, name: str, data: bytes) -> ParsedDocument:
         turns=turns,
         source_format="docx",
         has_speakers=has_speakers or any(t.speaker for t in turns),
+        warnings=tuple(dict.fromkeys(reader.warnings)),
     )
 
 
-def _open(source: str, data: bytes) -> Any:
+def _read_body(source: str, archive: zipfile.ZipFile) -> tuple[BodyReader, Any]:
+    """The body of word/document.xml and a reader knowing the styles and notes."""
+    xml = archive.read("word/document.xml")
+    try:
+        root, damage = parse_part(xml)
+    except etree.XMLSyntaxError as exc:
+        raise ImportFileError(
+            source,
+            f"word/document.xml is not readable XML ({exc})",
+            "Open it in Word (which can repair it) and save it again as .docx",
+        ) from exc
+    body = root.find(f"{{{W}}}body")
+    if body is None:
+        raise ImportFileError(
+            source,
+            "word/document.xml has no document body",
+            "Open it in Word or LibreOffice and save it again as .docx",
+        )
+    reader = BodyReader(source, _styles(archive), _notes(archive))
+    if damage is not None:
+        reader.warnings.append(_damage_warning(source, xml, root, damage))
+    return reader, body
+
+
+def _part(archive: zipfile.ZipFile, member: str) -> Any:
+    if member not in archive.namelist():
+        return None
+    try:
+        return parse_part(archive.read(member))[0]
+    except etree.XMLSyntaxError:
+        return None
+
+
+def _styles(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Style id → style name (``Heading1`` → ``heading 1``)."""
+    root = _part(archive, "word/styles.xml")
+    if root is None:
+        return {}
+    out = {}
+    for style in root.iter(f"{{{W}}}style"):
+        found = style.find(f"{{{W}}}name")
+        out[style.get(f"{{{W}}}styleId", "")] = (
+            found.get(f"{{{W}}}val", "") if found is not None else ""
+        )
+    return out
+
+
+def _notes(archive: zipfile.ZipFile) -> dict[tuple[str, str], Any]:
+    """Footnotes and endnotes by (kind, id), separators left out."""
+    out = {}
+    for kind in ("footnote", "endnote"):
+        root = _part(archive, f"word/{kind}s.xml")
+        for note in root.iter(f"{{{W}}}{kind}") if root is not None else ():
+            if note.get(f"{{{W}}}type", "normal") == "normal":
+                out[(kind, note.get(f"{{{W}}}id", ""))] = note
+    return out
+
+
+def _damage_warning(source: str, xml: bytes, root: Any, error: str) -> str:
+    """What a recovering parse kept of damaged XML, and from which paragraph text is missing."""
+    expected = raw_text_lengths(xml)
+    t = f"{{{W}}}t"
+    kept = [sum(len(e.text or "") for e in p.iter(t)) for p in root.iter(f"{{{W}}}p")]
+    lost = sum(expected) - sum(kept)
+    if lost <= 0:
+        return (
+            f"{source}: word/document.xml is damaged ({error}); its text was recovered "
+            "whole, but check the document opens in Word"
+        )
+    first = next(
+        (i for i, (a, b) in enumerate(zip(expected, kept, strict=False), 1) if a != b),
+        min(len(expected), len(kept)) + 1,
+    )
+    return (
+        f"{source}: paragraph {first}: word/document.xml is damaged ({error}); about {lost} "
+        f"of {sum(expected)} characters could not be read from there on. Open the document "
+        "in Word (which repairs it), save it and import it again"
+    )
+
+
+def _open(source: str, data: bytes) -> zipfile.ZipFile:
     if not data:
         raise ImportFileError(
             source, "the file is empty (0 bytes)", "Save the document in Word again and re-import"
@@ -137,16 +235,7 @@ def _open(source: str, data: bytes) -> Any:
             f"over the {MAX_DOCUMENT_XML_BYTES / 1e6:.0f} MB limit",
             "Split the document into smaller files",
         )
-    import docx
-
-    try:
-        return docx.Document(io.BytesIO(data))
-    except Exception as exc:  # python-docx raises KeyError, ValueError, lxml errors…
-        raise ImportFileError(
-            source,
-            f"the Word document could not be read ({type(exc).__name__}: {exc})",
-            "Open it in Word or LibreOffice and save it again as .docx",
-        ) from exc
+    return archive
 
 
 def _line_starts(text: str, offset: int) -> list[int]:
@@ -158,20 +247,8 @@ def _line_starts(text: str, offset: int) -> list[int]:
     return starts
 
 
-def _cells(row: Any) -> list[str]:
-    """Cell texts of a row, merged cells once, each on one line."""
-    seen: set[int] = set()
-    cells = []
-    for cell in row.cells:
-        if id(cell._tc) in seen:
-            continue
-        seen.add(id(cell._tc))
-        cells.append(" ".join(normalise_text(cell.text).split()))
-    return cells
-
-
-def _table_blocks(table: Any) -> list[tuple[str, str, _Row | None]]:
-    grid = [_cells(row) for row in table.rows]
+def _table_blocks(table: list[list[str]]) -> list[tuple[str, str, _Row | None]]:
+    grid = [[normalise_text(c) for c in cells] for cells in table]
     grid = [cells for cells in grid if any(cells)]
     layout = [_as_transcript_row(cells) for cells in grid]
     speaker_rows = sum(row is not None for row in layout)
