@@ -142,14 +142,21 @@ def test_cli_init_records_and_reports_the_encoder(tmp_path):
 def test_bench_reports_backend_against_torch_in_one_run():
     from qual_nlp.commands.bench import run_bench
 
-    result = run_bench(segments=128, resuggest=0, backend="onnx-int8")
+    result = run_bench(segments=128, resuggest=0, encoder="minilm", backend="onnx-int8")
     assert result["encoder"] == "all-MiniLM-L6-v2" and result["backend"] == "onnx-int8"
     for key in (
         "torch_encoder_segments_per_s",
         "raw_encoder_segments_per_s",
         "end_to_end_segments_per_s",
+        "minilm_torch_end_to_end_segments_per_s",
+        "peak_rss_mb",
+        "torch_reference_peak_rss_mb",
     ):
         assert result[key] > 0
+    assert result["end_to_end_vs_minilm_torch_ratio"] == pytest.approx(
+        result["end_to_end_segments_per_s"] / result["minilm_torch_end_to_end_segments_per_s"],
+        rel=0.02,
+    )
     assert result["backend_vs_torch_ratio"] == pytest.approx(
         result["raw_encoder_segments_per_s"] / result["torch_encoder_segments_per_s"], rel=0.02
     )

@@ -8,7 +8,7 @@ encoder: text hashes and float32 rows, no pickle) and a new project's first
 not in the file (an edited definition, a project's own codebook, another
 encoder) is embedded and cached in the project as before.
 
-Regenerate the file after editing a built-in codebook::
+Regenerate the files after editing a built-in codebook::
 
     python -m qual_nlp.suggest.seed_vectors
 """
@@ -115,5 +115,14 @@ def write_seed(embedder: Any = None, names: Sequence[str] | None = None) -> Path
     return path
 
 
+#: (encoder, backend) pairs whose vectors ship: the default (int8 vectors depend on the
+#: processor's quantisation preset, so they ship for the preset of the machine that wrote
+#: them; elsewhere the codebook is embedded once per project) and the English encoder.
+SHIPPED = (("multilingual-e5-small", "onnx-int8"), ("all-MiniLM-L6-v2", "torch"))
+
+
 if __name__ == "__main__":  # pragma: no cover - maintenance command
-    print(write_seed())
+    from qual_nlp.suggest.embed import Embedder
+
+    for encoder, backend in SHIPPED:
+        print(write_seed(Embedder(encoder, backend=backend)))
