@@ -223,6 +223,8 @@ def test_retrain_from_the_page_says_when_there_is_too_little_to_learn(tmp_path: 
 def test_suggest_from_the_page_names_documents_the_encoder_does_not_cover(
     tmp_path: Path,
 ) -> None:
+    # an English-only project (the default encoder covers French)
+    Project.init(tmp_path / "study.qnlp", encoder="all-MiniLM-L6-v2", backend="torch").close()
     path = build_project(tmp_path, suggestions=False)
     french = tmp_path / "QC_entrevue.txt"
     french.write_text(

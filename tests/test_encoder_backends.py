@@ -86,11 +86,11 @@ def test_the_onnx_export_is_made_once_and_reused():
 
 
 def test_a_project_records_its_encoder_and_keeps_it(project_path):
-    with Project.init(project_path, backend="onnx-int8") as project:
-        assert project.model.encoder() == ("all-MiniLM-L6-v2", "onnx-int8")
-        assert project.model.embedder().backend == "onnx-int8"
+    with Project.init(project_path, encoder="all-MiniLM-L6-v2", backend="onnx") as project:
+        assert project.model.encoder() == ("all-MiniLM-L6-v2", "onnx")
+        assert project.model.embedder().backend == "onnx"
     with Project.init(project_path) as project:  # re-running init changes nothing
-        assert project.model.encoder() == ("all-MiniLM-L6-v2", "onnx-int8")
+        assert project.model.encoder() == ("all-MiniLM-L6-v2", "onnx")
     with pytest.raises(ValidationError, match="keeps one encoder"):
         Project.init(project_path, backend="torch")
 
@@ -100,13 +100,18 @@ def test_a_local_encoder_folder_is_recorded_by_its_absolute_path(project_path, t
 
     folder = encoder_path("all-MiniLM-L6-v2")
     with Project.init(project_path, encoder=str(folder)) as project:
-        assert project.model.encoder() == (str(folder.resolve()), "torch")
+        assert project.model.encoder() == (str(folder.resolve()), "onnx-int8")
 
 
 def test_an_encoder_written_another_way_is_recorded_by_its_one_name(project_path):
     with Project.init(project_path, encoder="minilm") as project:
-        assert project.model.encoder() == ("all-MiniLM-L6-v2", "torch")
+        assert project.model.encoder() == ("all-MiniLM-L6-v2", "onnx-int8")
     Project.init(project_path, encoder="sentence-transformers/all-MiniLM-L6-v2").close()
+
+
+def test_a_new_project_uses_the_multilingual_encoder_through_int8(project_path):
+    with Project.init(project_path) as project:
+        assert project.model.encoder() == ("multilingual-e5-small", "onnx-int8")
 
 
 def test_a_project_that_recorded_no_encoder_keeps_minilm_through_torch(project_path):
@@ -133,9 +138,9 @@ def test_cli_init_records_and_reports_the_encoder(tmp_path):
         check=True,
     )
     report = json.loads(out.stdout)
-    assert (report["encoder"], report["backend"]) == ("all-MiniLM-L6-v2", "onnx")
+    assert (report["encoder"], report["backend"]) == ("multilingual-e5-small", "onnx")
     with Project.open(target) as project:
-        assert project.model.encoder() == ("all-MiniLM-L6-v2", "onnx")
+        assert project.model.encoder() == ("multilingual-e5-small", "onnx")
 
 
 @pytest.mark.slow

@@ -12,6 +12,9 @@ import numpy as np
 import pytest
 
 from qual_nlp.cli import main
+from qual_nlp.resources.onnx import quantisation_preset
+
+PRESET = quantisation_preset()
 
 VOCAB = ("late", "never", "wait", "rude", "kind", "helpful", "quick", "friendly")
 
@@ -64,8 +67,21 @@ def _evaluate(capsys, pair, *options: str) -> tuple[int, dict | None, str]:
 @pytest.mark.parametrize(
     ("options", "expected", "cache_name"),
     [
-        ((), ("all-MiniLM-L6-v2", "torch"), "all-MiniLM-L6-v2"),
-        (("--backend", "onnx"), ("all-MiniLM-L6-v2", "onnx"), "all-MiniLM-L6-v2+onnx"),
+        (
+            (),
+            ("multilingual-e5-small", "onnx-int8"),
+            f"multilingual-e5-small+onnx-int8-o2-{PRESET}",
+        ),
+        (
+            ("--encoder", "minilm", "--backend", "torch"),
+            ("all-MiniLM-L6-v2", "torch"),
+            "all-MiniLM-L6-v2",
+        ),
+        (
+            ("--encoder", "all-MiniLM-L6-v2", "--backend", "onnx"),
+            ("all-MiniLM-L6-v2", "onnx"),
+            "all-MiniLM-L6-v2+onnx",
+        ),
     ],
 )
 def test_evaluate_runs_and_reports_the_chosen_encoder_and_backend(
@@ -95,7 +111,9 @@ def test_an_unknown_encoder_is_a_clear_cli_error(capsys, loaded, pair):
 
 def test_a_cache_project_records_its_encoder_and_refuses_another(capsys, loaded, pair, tmp_path):
     cache = str(tmp_path / "cache.qnlp")
-    code, report, _ = _evaluate(capsys, pair, "--cache", cache, "--backend", "onnx")
+    code, report, _ = _evaluate(
+        capsys, pair, "--cache", cache, "--encoder", "all-MiniLM-L6-v2", "--backend", "onnx"
+    )
     assert code == 0 and report is not None
     assert (report["encoder"], report["backend"]) == ("all-MiniLM-L6-v2", "onnx")
 
@@ -114,7 +132,7 @@ def test_a_cache_project_records_its_encoder_and_refuses_another(capsys, loaded,
 def test_cli_evaluate_through_the_real_onnx_encoder(pair):
     done = subprocess.run(
         [sys.executable, "-m", "qual_nlp", "evaluate", "--train", pair[0], "--test", pair[1]]
-        + ["--backend", "onnx", "--json"],
+        + ["--encoder", "all-MiniLM-L6-v2", "--backend", "onnx", "--json"],
         capture_output=True,
         text=True,
         check=True,

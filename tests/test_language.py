@@ -69,7 +69,7 @@ def _write(folder, name, text):
 def test_a_french_transcript_in_an_english_only_project_is_named_with_the_fix(tmp_path):
     fr = _write(tmp_path, "QC_entrevue.txt", FRENCH)
     en = _write(tmp_path, "NB_interview.txt", ENGLISH)
-    with Project.init(tmp_path / "p.qnlp") as project:
+    with Project.init(tmp_path / "p.qnlp", encoder="all-MiniLM-L6-v2") as project:
         outcomes = {o.document: o for o in project.import_files([fr, en])}
         assert [w for w in outcomes["NB_interview.txt"].warnings if "cover" in w] == []
         (warning,) = [w for w in outcomes["QC_entrevue.txt"].warnings if "cover" in w]
@@ -84,16 +84,17 @@ def test_a_french_transcript_in_an_english_only_project_is_named_with_the_fix(tm
 def test_the_metadata_language_wins_over_detection(tmp_path):
     fr = _write(tmp_path, "QC_entrevue.txt", FRENCH)
     meta = _write(tmp_path, "meta.csv", "file,case,language\nQC_entrevue.txt,C01,en\n")
-    with Project.init(tmp_path / "p.qnlp") as project:
+    with Project.init(tmp_path / "p.qnlp", encoder="all-MiniLM-L6-v2") as project:
         (outcome,) = project.import_files([fr], meta=meta)
         assert not [w for w in outcome.warnings if "cover" in w]
         assert project.document("QC_entrevue.txt").metadata["language_from"] == "metadata"
 
 
 @pytest.mark.slow
-def test_a_multilingual_project_flags_nothing(tmp_path):
+def test_a_new_project_is_multilingual_and_flags_nothing(tmp_path):
     fr = _write(tmp_path, "QC_entrevue.txt", FRENCH)
-    with Project.init(tmp_path / "p.qnlp", encoder="multilingual-e5-small") as project:
+    with Project.init(tmp_path / "p.qnlp") as project:
+        assert project.model.encoder()[0] == "multilingual-e5-small"
         (outcome,) = project.import_files([fr])
         assert not [w for w in outcome.warnings if "cover" in w]
         assert project.model.uncovered() == []
@@ -104,6 +105,8 @@ def test_suggest_names_the_documents_its_encoder_does_not_cover(tmp_path):
     fr = _write(tmp_path, "QC_entrevue.txt", FRENCH)
     project_file = tmp_path / "p.qnlp"
     cli = [sys.executable, "-m", "qual_nlp"]
+    init = [*cli, "init", str(project_file), "--encoder", "all-MiniLM-L6-v2"]
+    subprocess.run(init, check=True, capture_output=True)
     subprocess.run([*cli, "import", str(project_file), str(fr)], check=True, capture_output=True)
     human = subprocess.run(
         [*cli, "suggest", str(project_file)], check=True, capture_output=True, text=True

@@ -17,6 +17,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -71,39 +72,24 @@ def wait_healthy(url: str, server: subprocess.Popen, log: Path, seconds: float =
     raise TimeoutError(f"the app did not answer within {seconds} s:\n{log.read_text()[-3000:]}")
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """The app served on a free localhost port for a fresh project; stopped afterwards."""
-    project = build_project(tmp_path)
+@contextmanager
+def serve_app(project: Path | str, log: Path) -> Iterator[str]:
+    """The app served on a free localhost port for ``project``; stopped afterwards."""
     port = free_port()
-    log = tmp_path / "server.log"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     env.pop("QUAL_NLP_PROJECT", None)
     command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(ROOT / "streamlit_app.py"),
-        "--server.headless",
-        "true",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--browser.gatherUsageStats",
-        "false",
-        "--server.fileWatcherType",
-        "none",
-        "--",
-        str(project),
-    ]
+        sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
+        "--server.headless", "true", "--server.port", str(port),
+        "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+        "--server.fileWatcherType", "none", "--", str(project),
+    ]  # fmt: skip
     with log.open("wb") as out:
         proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, proc, log)
-        yield url, project
+        yield url
     finally:
         proc.terminate()
         try:
@@ -111,6 +97,14 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=15)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """The app served on a free localhost port for a fresh project; stopped afterwards."""
+    project = build_project(tmp_path)
+    with serve_app(project, tmp_path / "server.log") as url:
+        yield url, project
 
 
 @pytest.fixture

@@ -19,13 +19,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_app_browser import (  # noqa: E402
     ARGS,
     CHROMIUM,
-    ROOT,
     WAIT_MS,
     current,
-    free_port,
+    serve_app,
     settle,
     shot,
-    wait_healthy,
 )
 
 pytestmark = [
@@ -71,29 +69,8 @@ def french_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     suggested = _cli("suggest", str(project))
     assert suggested["suggestions"] > 0
     assert not suggested.get("uncovered_documents")
-    port = free_port()
-    log = tmp_path / "server.log"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    env.pop("QUAL_NLP_PROJECT", None)
-    command = [
-        sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
-        "--server.headless", "true", "--server.port", str(port),
-        "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-        "--server.fileWatcherType", "none", "--", str(project),
-    ]  # fmt: skip
-    with log.open("wb") as out:
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, proc, log)
+    with serve_app(project, tmp_path / "server.log") as url:
         yield url, project
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
 
 
 def test_a_french_interview_gets_suggestions_in_the_review_queue(french_server) -> None:

@@ -6,8 +6,6 @@ Needs Debian's Chromium at /usr/bin/chromium; nothing is downloaded. Every wait 
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,16 +15,14 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from test_app_browser import (  # noqa: E402
-    ROOT,
     WAIT_MS,
     _assert,
     browser_page,  # noqa: F401  (fixture)
-    free_port,
     go,
     poll,
+    serve_app,
     settle,
     shot,
-    wait_healthy,
 )
 from test_app_browser import pytestmark as _browser_marks  # noqa: E402
 
@@ -48,29 +44,8 @@ def deid_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     with Project.init(project) as p:
         p.import_files([source], case="C03")
         p.deid.run(language="en")
-    port = free_port()
-    log = tmp_path / "server.log"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    env.pop("QUAL_NLP_PROJECT", None)
-    command = [
-        sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
-        "--server.headless", "true", "--server.port", str(port),
-        "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-        "--server.fileWatcherType", "none", "--", str(project),
-    ]  # fmt: skip
-    with log.open("wb") as out:
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, proc, log)
+    with serve_app(project, tmp_path / "server.log") as url:
         yield url, project
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
 
 
 def statuses(project: Path) -> dict[str, str]:
