@@ -129,6 +129,7 @@ PAGE_ACTIONS = {
     "import": rules.IMPORT,
     "matrices": rules.SEE_MATRICES,
     "codebook": rules.READ_DOCUMENTS,
+    "deid": rules.DEIDENTIFY,
 }
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import streamlit as st
 
 from app_pages import common, markup
+from qual_nlp import access as rules
 from qual_nlp.project import Project
 from qual_nlp.records import DEID_KINDS
 
@@ -166,7 +167,7 @@ def render() -> None:
         return
     common.flash("deid_flash")
     role = str(st.session_state.get(common.ROLE_KEY, ""))
-    if role in DEIDENTIFIED_ROLES:
+    if role in DEIDENTIFIED_ROLES or not proj.access.may(rules.DEIDENTIFY):
         st.info("Documents as they are shared: identifiers are replaced by pseudonyms.")
         _preview(proj)
         return

@@ -27,6 +27,7 @@ SEE_SUGGESTIONS = "see the model's suggestions"
 SEE_OTHERS = "see other coders' codings"
 SEE_AGREEMENT = "see agreement figures"
 SEE_MATRICES = "see matrices and reports"
+DEIDENTIFY = "de-identify: detect, review, keep the dictionary and the setting"
 
 ACTIONS = (
     MANAGE_USERS,
@@ -42,6 +43,7 @@ ACTIONS = (
     SEE_OTHERS,
     SEE_AGREEMENT,
     SEE_MATRICES,
+    DEIDENTIFY,
 )
 
 #: what an open blind assignment hides from the person coding it, whatever their role

@@ -25,6 +25,7 @@ from typing import Any
 
 import pandas as pd
 
+from qual_nlp import access as rules
 from qual_nlp.errors import RecordNotFoundError, ValidationError
 from qual_nlp.project.service import Service
 from qual_nlp.records import (
@@ -57,11 +58,21 @@ class DeidService(Service):
         return bool(self.store.get_meta(SETTING, True))
 
     def set_required(self, value: bool, actor: str = "system") -> None:
-        self.store.set_meta(SETTING, bool(value), actor=actor)
+        self._lead_only()
+        self.store.set_meta(SETTING, bool(value), actor=self._project._acting(actor))
 
     def must_deidentify(self, role: str | None) -> bool:
         """Whether a user of ``role`` is to be given de-identified views only."""
         return self.required and (role or "").lower() not in LEAD_ROLES
+
+    def for_actor(self) -> bool:
+        """Whether the signed-in user (none in solo mode) gets de-identified views only."""
+        actor = self._project.actor
+        return actor is not None and self.must_deidentify(actor.role)
+
+    def _lead_only(self) -> None:
+        """Detection, review, the dictionary and the setting are a lead's (see the rules)."""
+        self._project.access.require(rules.DEIDENTIFY)
 
     def view(self, role: str | None) -> RoleView:
         """What a user of ``role`` may read: de-identified unless :meth:`must_deidentify`
@@ -82,6 +93,17 @@ class DeidService(Service):
     ) -> dict[str, Any]:
         """Detect identifiers in documents not yet processed (or changed since); with
         ``accept_all`` every suggestion is then accepted. Returns counts by kind."""
+        self._lead_only()
+        return self._run(language=language, accept_all=accept_all, documents=documents, actor=actor)
+
+    def _run(
+        self,
+        *,
+        language: str = "auto",
+        accept_all: bool = False,
+        documents: Sequence[str] | None = None,
+        actor: str = "system",
+    ) -> dict[str, Any]:
         from qual_nlp.deid.detect import detect_many
 
         if language not in ("auto", *LANGUAGES):
@@ -152,13 +174,13 @@ class DeidService(Service):
             if d.name not in done or (done[d.name][0], done[d.name][2]) != (d.sha256, config)
         ]
         for language in {done[name][1] for name in stale if name in done}:
-            self.run(
+            self._run(
                 language=language,
                 documents=[n for n in stale if done.get(n, ("", language))[1] == language],
             )
         fresh = [name for name in stale if name not in done]
         if fresh:
-            self.run(documents=fresh)
+            self._run(documents=fresh)
 
     # --------------------------------------------------------------- review
     def detections(
@@ -170,6 +192,7 @@ class DeidService(Service):
         self, document: str | None = None, statuses: Sequence[str] | None = None
     ) -> pd.DataFrame:
         """Detections with their original text and some context (for leads reviewing)."""
+        self._lead_only()
         texts = {d.name: d.text for d in self.store.documents()}
         rows = []
         for d in self.detections(document, statuses):
@@ -193,9 +216,11 @@ class DeidService(Service):
         return pd.DataFrame(rows, columns=[*cols, "before", "after"])
 
     def accept(self, ids: Sequence[int], actor: str = "system") -> int:
+        self._lead_only()
         return int(self.store.deid.set_status(ids, "accepted", actor=actor))
 
     def reject(self, ids: Sequence[int], actor: str = "system") -> int:
+        self._lead_only()
         return int(self.store.deid.set_status(ids, "rejected", actor=actor))
 
     def accept_all(self, actor: str = "system") -> int:
@@ -206,6 +231,7 @@ class DeidService(Service):
         self, document: str, start: int, end: int, kind: str = "PERSON", actor: str = "system"
     ) -> int:
         """Mark ``text[start:end]`` of a document as an identifier of ``kind``."""
+        self._lead_only()
         doc = self.store.document(document)
         if not 0 <= start < end <= len(doc.text):
             raise ValidationError(
@@ -239,12 +265,37 @@ class DeidService(Service):
     ) -> None:
         """A name that must always be caught (``mode="always"``, as ``kind``) or a term
         that must never be (``mode="never"``); the next :meth:`run` applies it everywhere."""
+        self._lead_only()
         self.store.deid.add_term(DeidTerm(term, mode, kind), actor=actor)
 
     def remove_term(self, term: str, mode: str = "always", actor: str = "system") -> None:
+        self._lead_only()
         self.store.deid.remove_term(term, mode, actor=actor)
 
     # ------------------------------------------------------- de-identified
+    def item(self, item: ReviewItem) -> ReviewItem:
+        """A review item with the segment and its neighbours pseudonymised (documents
+        not processed yet are detected first, so no original identifier slips out)."""
+        self.ensure()
+        views = self.rewritten()
+        table = self.store.deid.pseudonyms()
+
+        def clean(row: dict[str, Any] | None) -> dict[str, Any] | None:
+            if row is None:
+                return None
+            view = views[row["document"]]
+            start, end = view.map_span(int(row["start"]), int(row["end"]))
+            speaker = self.speaker(row.get("speaker"), table)
+            return {**row, "start": start, "end": end, "text": view.text[start:end],
+                    "speaker": speaker}  # fmt: skip
+
+        return replace(
+            item,
+            segment=clean(item.segment) or {},
+            previous=clean(item.previous),
+            next=clean(item.next),
+        )
+
     def rewritten(self) -> dict[str, Any]:
         """Document name → :class:`~qual_nlp.deid.rewrite.Rewritten` (every document)."""
         from qual_nlp.deid.detect import Span as DSpan
@@ -428,31 +479,9 @@ class RoleView:
     def review_item(self, segment_id: int, coder: str) -> ReviewItem:
         """The review queue's item with the segment and its neighbours pseudonymised."""
         item = self._project.review.item(segment_id, coder)
-        if not self.deidentified:
-            return item
-        views = self._project.deid.rewritten()
-        table = self._project.store.deid.pseudonyms()
-
-        def clean(row: dict[str, Any] | None) -> dict[str, Any] | None:
-            if row is None:
-                return None
-            view = views[row["document"]]
-            start, end = view.map_span(int(row["start"]), int(row["end"]))
-            speaker = self._project.deid.speaker(row.get("speaker"), table)
-            return {
-                **row,
-                "start": start,
-                "end": end,
-                "text": view.text[start:end],
-                "speaker": speaker,
-            }
-
-        return replace(
-            item,
-            segment=clean(item.segment) or {},
-            previous=clean(item.previous),
-            next=clean(item.next),
-        )
+        if not self.deidentified or self._project.deid.for_actor():
+            return item  # already pseudonymised by review.item for such a signed-in user
+        return self._project.deid.item(item)
 
     def export(self, fmt: str, out: Any, **filters: Any) -> Any:
         """``project.analysis.export``, de-identified for this role."""

@@ -109,9 +109,12 @@ class ReviewService(Service):
             {"code": r.code, "name": names.get(r.code, r.code), "status": r.status, "memo": r.memo}
             for r in mine.itertuples()
         )
-        return ReviewItem(
+        item = ReviewItem(
             segment, previous, following, () if blind else suggestions, decisions, blind
         )
+        if self._project.deid.for_actor():  # the setting: non-leads read pseudonyms only
+            return self._project.deid.item(item)
+        return item
 
     def bulk_accept(
         self, code: str, coder: str, *, min_score: float = 0.9, preview: bool = False

@@ -1,0 +1,72 @@
+"""De-identification under accounts: detection and review are a lead's; with the setting
+on, a patient partner's review items carry pseudonyms only, even before a lead ran
+detection (the facade detects first)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from qual_nlp.errors import AccessDeniedError
+from qual_nlp.project import Project
+
+TEXT = (
+    "Interviewer: Who helps you at home?\n"
+    "P07: Nurse Kowalczyk calls me from Sherbrooke every Tuesday, at 819-555-0143, and "
+    "she set up my pill box so I stopped missing my heart pills.\n"
+)
+ORIGINALS = ("Kowalczyk", "Sherbrooke", "819-555-0143")
+
+
+@pytest.fixture
+def team(tmp_path: Path):
+    source = tmp_path / "C03_interview_P07.txt"
+    source.write_text(TEXT, encoding="utf-8")
+    with Project.init(tmp_path / "team.qnlp", encoder="all-MiniLM-L6-v2") as project:
+        project.import_files([source], case="C03")
+        project.access.add_user("lea", "lead", "lead passphrase one")
+        lead = project.as_user("lea")
+        lead.access.add_user("ana", "analyst", "analyst passphrase")
+        lead.access.add_user("pat", "patient_partner", "partner passphrase")
+        lead.review.assign("round-1", ["pat"], documents=[source.name], blind=True)
+        yield project
+
+
+def _answer(project: Project) -> int:
+    frame = project.as_user("lea").segments()
+    return int(frame[frame["text"].str.contains("pill box")]["segment_id"].iloc[0])
+
+
+def test_detection_review_and_the_setting_are_a_leads(team: Project):
+    for name in ("ana", "pat"):
+        user = team.as_user(name)
+        for attempt in (
+            user.deid.run,
+            user.deid.frame,
+            lambda u=user: u.deid.accept([1]),
+            lambda u=user: u.deid.add_term("Kowalczyk"),
+            lambda u=user: u.deid.set_required(False),
+        ):
+            with pytest.raises(AccessDeniedError):
+                attempt()
+    assert team.as_user("lea").deid.run()["detections"] >= 3
+
+
+def test_a_patient_partner_reads_pseudonyms_only(team: Project):
+    sid = _answer(team)
+    # no lead has run detection yet: the partner's item is detected, then pseudonymised
+    item = team.as_user("pat").review.item(sid, "pat")
+    text = item.segment["text"]
+    assert "pill box" in text
+    for original in ORIGINALS:
+        assert original not in text, text
+    # the lead still reads the original
+    lead_item = team.as_user("lea").review.item(sid, "lea")
+    assert all(original in lead_item.segment["text"] for original in ORIGINALS)
+
+
+def test_with_the_setting_off_non_leads_read_the_original(team: Project):
+    team.as_user("lea").deid.set_required(False)
+    item = team.as_user("pat").review.item(_answer(team), "pat")
+    assert "Kowalczyk" in item.segment["text"]
