@@ -66,7 +66,23 @@ def test_a_patient_partner_reads_pseudonyms_only(team: Project):
     assert all(original in lead_item.segment["text"] for original in ORIGINALS)
 
 
-def test_with_the_setting_off_non_leads_read_the_original(team: Project):
-    team.as_user("lea").deid.set_required(False)
-    item = team.as_user("pat").review.item(_answer(team), "pat")
-    assert "Kowalczyk" in item.segment["text"]
+def test_the_setting_extends_pseudonyms_to_every_non_lead(team: Project):
+    sid = _answer(team)
+    analyst = team.as_user("ana")
+    assert "Kowalczyk" in analyst.review.item(sid, "ana").segment["text"]
+    team.as_user("lea").deid.set_required(True)
+    assert "Kowalczyk" not in analyst.review.item(sid, "ana").segment["text"]
+    assert not analyst.segments()["text"].str.contains("Kowalczyk").any()
+    team.as_user("lea").deid.set_required(False)  # a patient partner's stay pseudonymised
+    assert "Kowalczyk" not in team.as_user("pat").review.item(sid, "pat").segment["text"]
+
+
+def test_a_patient_partners_segments_and_codings_carry_pseudonyms(team: Project):
+    sid = _answer(team)
+    partner = team.as_user("pat")
+    partner.review.decide(sid, "pat", accept=["valence/facilitator"])
+    texts = " ".join(partner.segments()["text"]) + " ".join(partner.codings()["text"])
+    assert "pill box" in texts
+    assert not any(original in texts for original in ORIGINALS), texts
+    report = partner.segments_report()
+    assert not any(o in str(report) for o in ORIGINALS)

@@ -186,12 +186,15 @@ def test_a_deidentified_workbook_quotes_the_pseudonymised_passage(
 
 
 def test_the_setting_gives_non_leads_deidentified_views_only(project: Project) -> None:
-    assert project.deid.required
+    assert not project.deid.required
     assert not project.deid.must_deidentify("lead")
-    assert project.deid.must_deidentify("patient_partner")
+    assert project.deid.must_deidentify("patient_partner")  # always
+    assert not project.deid.must_deidentify("analyst")
+    project.deid.set_required(True)
     assert project.deid.must_deidentify("analyst")
+    assert not project.deid.must_deidentify("lead")
     project.deid.set_required(False)
-    assert not project.deid.must_deidentify("patient_partner")
+    assert project.deid.must_deidentify("patient_partner")
 
 
 def test_a_changed_document_is_detected_again_and_new_ones_only(tmp_path: Path) -> None:

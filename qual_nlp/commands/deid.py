@@ -69,7 +69,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--non-leads",
         choices=["deidentified", "original"],
-        help="the setting: what text non-lead roles may see (default: deidentified)",
+        help="the setting: what text analysts, investigators and viewers may see (default: "
+        "original; patient partners always get de-identified text)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON document")
 

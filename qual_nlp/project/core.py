@@ -483,7 +483,14 @@ class Project:
     def segments(self, **filters: Any) -> pd.DataFrame:
         """Segments as a DataFrame (records.SEGMENT_COLUMNS); filters: document, case.
 
-        A patient partner gets only the segments assigned to them."""
+        A patient partner gets only the segments assigned to them; a signed-in user whom
+        the de-identification setting covers (every role but lead, unless a lead turned it
+        off) gets the pseudonymised text and speakers (see ``project.deid``)."""
+        frame = self._readable_segments(**filters)
+        return self.deid.pseudonymised(frame) if self.deid.for_actor() else frame
+
+    def _readable_segments(self, **filters: Any) -> pd.DataFrame:
+        """The segments the actor may read, as stored."""
         self._require_signed_in()
         frame = self._segments(**filters)
         allowed = self.access.assigned_segments()
@@ -495,8 +502,14 @@ class Project:
         """Codings as a DataFrame (records.CODING_COLUMNS); filters: coders, statuses, facet.
 
         Only the actor's own while they may not see other coders' codings (a blind
-        assignment, a patient partner); no model suggestions for whoever may not see them.
-        """
+        assignment, a patient partner); no model suggestions for whoever may not see them;
+        pseudonymised text for whom the de-identification setting covers (see
+        :meth:`segments`)."""
+        frame = self._readable_codings(**filters)
+        return self.deid.pseudonymised(frame) if self.deid.for_actor() else frame
+
+    def _readable_codings(self, **filters: Any) -> pd.DataFrame:
+        """The codings the actor may read, as stored."""
         self._require_signed_in()
         frame = self._codings(**filters)
         if self.actor is None:

@@ -4,8 +4,8 @@
 documents (only those not yet processed, or changed, or when the dictionary changed),
 keeps the detections for a lead to accept, reject or add to, and gives the de-identified
 text, segments, codings and REFI-QDA snapshot with every offset remapped. The original
-text stays in the project for leads; with :attr:`DeidService.required` on (the default),
-every role but ``lead`` is to be given only these views.
+text stays in the project for leads; a patient partner is only ever given these views,
+and with :attr:`DeidService.required` on (a lead's choice) every role but ``lead`` is.
 
 >>> project.deid.run()                          # doctest: +SKIP
 {'documents': 3, 'skipped': 0, 'detections': 41, 'by_kind': {'PERSON': 17, ...}}
@@ -41,6 +41,9 @@ from qual_nlp.records import (
 SETTING = "deid_required_for_non_leads"
 #: Roles that may see the original text when the setting is on.
 LEAD_ROLES = ("lead",)
+#: Roles that never see an original identifier, whatever the setting (ethics boards ask
+#: it of transcripts shared with patient partners).
+ALWAYS_DEIDENTIFIED = ("patient_partner", "patient partner")
 #: Bumped when detection changes in a way that should re-run it on every document.
 ENGINE_VERSION = "1"
 LANGUAGES = ("en", "fr")
@@ -54,16 +57,21 @@ class DeidService(Service):
     # -------------------------------------------------------------- setting
     @property
     def required(self) -> bool:
-        """Whether non-lead roles only ever see de-identified text (on unless turned off)."""
-        return bool(self.store.get_meta(SETTING, True))
+        """Whether every non-lead role only ever sees de-identified text (off unless a lead
+        turns it on; patient partners see only de-identified text either way)."""
+        return bool(self.store.get_meta(SETTING, False))
 
     def set_required(self, value: bool, actor: str = "system") -> None:
         self._lead_only()
         self.store.set_meta(SETTING, bool(value), actor=self._project._acting(actor))
 
     def must_deidentify(self, role: str | None) -> bool:
-        """Whether a user of ``role`` is to be given de-identified views only."""
-        return self.required and (role or "").lower() not in LEAD_ROLES
+        """Whether a user of ``role`` is to be given de-identified views only: a patient
+        partner always; every other role but lead when :attr:`required` is on."""
+        role = (role or "").lower()
+        if role in ALWAYS_DEIDENTIFIED:
+            return True
+        return self.required and role not in LEAD_ROLES
 
     def for_actor(self) -> bool:
         """Whether the signed-in user (none in solo mode) gets de-identified views only."""
@@ -173,14 +181,16 @@ class DeidService(Service):
             for d in self.store.documents()
             if d.name not in done or (done[d.name][0], done[d.name][2]) != (d.sha256, config)
         ]
+        actor = self._project._acting("system")
         for language in {done[name][1] for name in stale if name in done}:
             self._run(
                 language=language,
                 documents=[n for n in stale if done.get(n, ("", language))[1] == language],
+                actor=actor,
             )
         fresh = [name for name in stale if name not in done]
         if fresh:
-            self._run(documents=fresh)
+            self._run(documents=fresh, actor=actor)
 
     # --------------------------------------------------------------- review
     def detections(
@@ -383,14 +393,20 @@ class DeidService(Service):
         """Segments (records.SEGMENT_COLUMNS) with pseudonymised text and speakers and
         offsets into the pseudonymised text."""
         views = self.rewritten()
-        frame = self._project.segments(**filters).copy()
+        frame = self._project._readable_segments(**filters).copy()
         return self._remap(frame, views, text_col="text")
 
     def codings(self, **filters: Any) -> pd.DataFrame:
         """Codings (records.CODING_COLUMNS) with offsets and text remapped."""
         views = self.rewritten()
-        frame = self._project.codings(**filters).copy()
+        frame = self._project._readable_codings(**filters).copy()
         return self._remap(frame, views, text_col="text")
+
+    def pseudonymised(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Segments or codings as read from the store, with pseudonymised text, speakers
+        and offsets (documents not processed yet are detected first)."""
+        self.ensure()
+        return self._remap(frame.copy(), self.rewritten(), text_col="text")
 
     def _remap(self, frame: pd.DataFrame, views: dict[str, Any], text_col: str) -> pd.DataFrame:
         if frame.empty:
@@ -416,6 +432,8 @@ class DeidService(Service):
 
     def segments_report(self) -> list[dict[str, Any]]:
         """``segments --json`` with pseudonymised text, speakers and remapped offsets."""
+        if self.for_actor():  # the project's own report is pseudonymised for this user
+            return list(self._project.segments_report())
         views = self.rewritten()
         report = self._project.segments_report()
         table = self.store.deid.pseudonyms()
