@@ -42,7 +42,7 @@ NONE = "none"
 LEXICON_MIN_SHARE = 1e-3
 
 #: What uncodable talk sounds like: small talk, consent and recording chatter,
-#: back-channels, logistics and interviewer questions.
+#: back-channels, logistics and interviewer questions, in English and in French.
 NONE_PROTOTYPES: tuple[str, ...] = (
     "Yes.",
     "Mm-hm.",
@@ -62,6 +62,24 @@ NONE_PROTOTYPES: tuple[str, ...] = (
     "Okay, let's move on to the next question.",
     "Is there anything else you would like to add?",
     "Thank you, that's all my questions. I'll stop the recording now.",
+    # the same kinds of talk in spoken French
+    "Oui.",
+    "Hum-hum.",
+    "Ouin.",
+    "Oui, oui, c'est ça.",
+    "Je sais pas.",
+    "Pardon, pouvez-vous répéter la question?",
+    "Est-ce que ça enregistre, là? Vous m'entendez bien?",
+    "Avant de commencer, avez-vous signé le formulaire de consentement? Vous pouvez arrêter quand vous voulez.",
+    "Merci d'avoir pris le temps de me rencontrer aujourd'hui.",
+    "Voulez-vous un café? C'était pas facile de trouver du stationnement ce matin.",
+    "Il fait tellement froid dehors, les routes étaient glacées.",
+    "Pouvez-vous me parler un peu de votre rôle?",
+    "Depuis combien de temps vous travaillez à la clinique?",
+    "Qu'est-ce que vous voulez dire par là? Pouvez-vous me donner un exemple?",
+    "Bon, on passe à la question suivante.",
+    "Y a-t-il autre chose que vous aimeriez ajouter?",
+    "Merci, c'est tout pour mes questions. J'arrête l'enregistrement.",
 )
 
 
