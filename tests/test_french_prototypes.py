@@ -105,3 +105,35 @@ def test_french_examples_do_not_move_the_english_encoders_zero_shot_scores():
     without = engine.zero_shot(_without_french(cb), embedder, X, [1, 2], texts)
     for facet, frame in with_french.items():
         np.testing.assert_allclose(frame.to_numpy(), without[facet].to_numpy(), atol=1e-6)
+
+
+class _Crowding:
+    """A fake encoder that, like an encoder meeting a second language, puts French texts
+    close to one another whatever they say, and English texts apart."""
+
+    name = "crowding"
+
+    def encode(self, texts):
+        rows = []
+        for text in texts:
+            seed = int.from_bytes(text.encode("utf-8")[:8].ljust(8, b"\0"), "little")
+            v = np.random.default_rng(seed % (2**32)).normal(size=16)
+            if sentence_language(text) == "fr":
+                v = 0.3 * v + np.r_[5.0, np.zeros(15)]
+            rows.append(v / np.linalg.norm(v))
+        return np.asarray(rows, dtype=np.float32)
+
+
+def test_examples_in_a_second_language_do_not_raise_the_calibration_centre():
+    from qual_nlp.suggest.zeroshot import PrototypeScorer
+
+    cb = builtin_codebook()
+
+    def centre(codebook):
+        protos, exclusive = engine.prototypes(codebook)
+        scorer = PrototypeScorer(embedder=_Crowding()).fit(protos, exclusive)
+        return {f: c.centre for f, c in scorer.calibration_.items()}
+
+    english, both = centre(_without_french(cb)), centre(cb)
+    for facet, value in both.items():
+        assert value <= english[facet] + 1e-6, facet
