@@ -133,10 +133,19 @@ def test_builtin_only_cfir_has_nested_codes():
 
 
 def test_every_builtin_code_has_definition_examples_and_a_distinct_color():
+    from qual_nlp.ingest.language import sentence_language
+
     cb = builtin_codebook()
     for code in cb.codes:
         assert len(code.definition.split()) >= 6, code.path
-        assert 3 <= len(code.examples) <= 6, code.path
+        languages = [sentence_language(e) for e in code.examples]
+        assert 3 <= languages.count("en") <= 6, code.path
+        # the definition rendered in French, then three to five French quotes
+        assert 4 <= languages.count("fr") <= 6, code.path
+        assert languages.count("en") + languages.count("fr") == len(code.examples), code.path
+        french = [e for e, lang in zip(code.examples, languages, strict=True) if lang == "fr"]
+        name, _, definition = french[0].partition(" : ")  # "Nom : définition"
+        assert name and len(definition.split()) >= len(code.definition.split()) / 2, code.path
         assert len(set(code.examples)) == len(code.examples), code.path
         assert code.color and re.fullmatch(r"#[0-9A-F]{6}", code.color), code.path
     colors = [c.color for c in cb.codes]

@@ -117,6 +117,20 @@ DOCUMENTS: dict[str, tuple[str, dict[str, str], set[str]]] = {
     ),
     "C05_patient_P12_interview.txt": ("patient", {"P12": "patient"}, {"Interviewer"}),
     "C05_field_notes.md": FIELD_NOTES,
+    # French documents, with French speaker labels (the interviewer as I, Intervieweuse,
+    # Intervieweur) and the second set of C02 field notes
+    "C01_ncm_followup_interview_fr.txt": (
+        "nurse case manager",
+        {"Infirmière": "nurse case manager"},
+        {"I"},
+    ),
+    "C02_patient_P04_interview_fr.txt": (
+        "patient",
+        {"Participante 4": "patient"},
+        {"Intervieweuse"},
+    ),
+    "C02_field_notes_fr.md": FIELD_NOTES,
+    "C04_patient_P10_interview_fr.txt": ("patient", {"P10": "patient"}, {"Intervieweur"}),
     "FG1_physicians_focus_group.vtt": (
         "family physician",
         {
@@ -167,7 +181,7 @@ def coded(imported: tuple[Project, list]) -> tuple[Project, dict[str, int]]:
 # ------------------------------------------------------------------ import
 def test_the_folder_imports_every_document_and_no_table(imported):
     _, outcomes = imported
-    assert Counter(o.status for o in outcomes) == {"imported": 28}
+    assert Counter(o.status for o in outcomes) == {"imported": 32}
     assert sorted(o.document for o in outcomes) == sorted(DOCUMENTS)
     assert not any(Path(o.path).suffix == ".csv" for o in outcomes)
 
@@ -175,9 +189,10 @@ def test_the_folder_imports_every_document_and_no_table(imported):
 def test_counts_of_documents_cases_and_participants(imported):
     project, _ = imported
     counts = project.counts()
-    assert counts["documents"] == 28
+    assert counts["documents"] == 32  # 28 in English, 4 in French
     assert counts["cases"] == 5
-    assert counts["participants"] == 43
+    # the French interviews add I, Infirmière, Intervieweuse, Participante 4, Intervieweur, P10
+    assert counts["participants"] == 49
     assert counts["coders"] == 0 and counts["codings"] == 0
 
 
@@ -191,23 +206,23 @@ def test_documents_per_case_source_type_and_format(imported):
     project, _ = imported
     documents = project.documents()
     assert Counter(d.case for d in documents) == {
-        "C01": 6,
-        "C02": 5,
+        "C01": 7,
+        "C02": 7,
         "C03": 5,
-        "C04": 5,
+        "C04": 6,
         "C05": 5,
         None: 2,
     }
     assert Counter(d.source_type for d in documents) == {
-        "interview": 21,
-        "field_notes": 5,
+        "interview": 24,
+        "field_notes": 6,
         "focus_group": 2,
     }
-    assert Counter((d.case, d.source_type) for d in documents)[("C01", "interview")] == 5
+    assert Counter((d.case, d.source_type) for d in documents)[("C01", "interview")] == 6
     assert Counter(d.source_format for d in documents) == {
-        "txt": 13,
+        "txt": 16,
         "docx": 5,
-        "md": 4,
+        "md": 5,
         "vtt": 4,
         "srt": 2,
     }
@@ -218,13 +233,13 @@ def test_participants_by_role(imported):
     participants = project.participants()
     in_clinics = Counter(p.role for p in participants if p.case is not None)
     assert in_clinics == {
-        "interviewer": 11,
-        "patient": 6,
+        "interviewer": 14,
+        "patient": 8,
         "family physician": 5,
         "clinic manager": 5,
-        "nurse case manager": 5,
+        "nurse case manager": 6,
     }
-    assert sum(p.is_interviewer for p in participants) == 12
+    assert sum(p.is_interviewer for p in participants) == 15
     assert all(p.role == "interviewer" for p in participants if p.is_interviewer)
     in_groups = {p.label: p.role for p in participants if p.case is None and p.role}
     assert in_groups == {
@@ -269,8 +284,10 @@ def test_the_focus_group_physicians_are_its_participants(imported):
 def test_interviewer_turns_are_marked_and_only_them(imported):
     project, _ = imported
     segments = project.segments()
-    assert int(segments["is_interviewer"].sum()) == 463
-    assert int((~segments["is_interviewer"].astype(bool)).sum()) == 671
+    # the French documents add 73 interviewer turns and 106 other passages (103 turns
+    # and field-note paragraphs, 3 header lines)
+    assert int(segments["is_interviewer"].sum()) == 536
+    assert int((~segments["is_interviewer"].astype(bool)).sum()) == 777
     for name, (_, _, interviewers) in DOCUMENTS.items():
         mine = segments[segments["document"] == name]
         flagged = mine["is_interviewer"].astype(bool)
@@ -282,7 +299,7 @@ def test_field_notes_have_no_speakers(imported):
     project, _ = imported
     segments = project.segments()
     notes = segments[segments["source_type"] == "field_notes"]
-    assert notes["document"].nunique() == 5
+    assert notes["document"].nunique() == 6
     assert notes["speaker"].isna().all()
 
 
@@ -309,7 +326,8 @@ def test_the_crlf_file_keeps_no_carriage_return(imported):
 # ------------------------------------------------------------- gold codings
 def test_gold_codings_load_every_quote(coded):
     _, loaded = coded
-    assert loaded == {"rows": 1777, "codings": 1680, "quotes_not_found": 0}
+    # 420 rows and 373 codings on the French documents
+    assert loaded == {"rows": 2197, "codings": 2053, "quotes_not_found": 0}
 
 
 def test_gold_coders_and_their_roles(coded):
@@ -326,24 +344,24 @@ def test_codings_documents_and_reviewed_segments_per_coder(coded):
     codings = project.codings()
     assert set(codings["status"]) == {"accepted"}
     assert codings.groupby("coder").size().to_dict() == {
-        ANALYST: 1044,
-        INVESTIGATOR: 477,
-        PARTNER: 159,
+        ANALYST: 1269,  # 1044 on the English documents, 225 on the French ones
+        INVESTIGATOR: 523,  # 477 + 46 (the French follow-up of the C01 case manager)
+        PARTNER: 261,  # 159 + 102 (two French patient interviews, the French C02 notes)
     }
     assert codings.groupby("coder")["segment_id"].nunique().to_dict() == {
-        ANALYST: 413,
-        INVESTIGATOR: 186,
-        PARTNER: 94,
+        ANALYST: 496,  # 413 + 83
+        INVESTIGATOR: 208,  # 186 + 22
+        PARTNER: 152,  # 94 + 58
     }
     assert codings.groupby("coder")["document"].nunique().to_dict() == {
-        ANALYST: 28,
-        INVESTIGATOR: 13,
-        PARTNER: 8,
+        ANALYST: 32,
+        INVESTIGATOR: 14,
+        PARTNER: 11,
     }
     assert project.review.coverage().groupby("coder").size().to_dict() == {
-        ANALYST: 671,
-        INVESTIGATOR: 336,
-        PARTNER: 184,
+        ANALYST: 777,  # 671 + 106
+        INVESTIGATOR: 363,  # 336 + 27
+        PARTNER: 263,  # 184 + 79
     }
 
 
@@ -377,11 +395,14 @@ def _per_case(codings: pd.DataFrame, code: str) -> dict[str, int]:
 @pytest.mark.parametrize(
     ("code", "expected"),
     [
-        ("valence/barrier", {"C01": 26, "C02": 37, "C03": 46, "C04": 23, "C05": 49, "-": 21}),
-        ("valence/facilitator", {"C01": 32, "C02": 20, "C03": 9, "C04": 32, "C05": 20, "-": 16}),
-        ("cmo/mechanism", {"C01": 11, "C02": 5, "C03": 6, "C04": 12, "C05": 2, "-": 3}),
-        ("cmo/context", {"C01": 10, "C02": 11, "C03": 7, "C04": 11, "C05": 5}),
-        ("cmo/outcome", {"C01": 15, "C02": 12, "C03": 8, "C04": 12, "C05": 8, "-": 6}),
+        # C01, C02 and C04 include their French documents' segments: barrier +8, +18, +5;
+        # facilitator +13, +23, +11; mechanism +1, +6, +4; context +0, +5, +4; outcome +1,
+        # +8, +6
+        ("valence/barrier", {"C01": 34, "C02": 55, "C03": 46, "C04": 28, "C05": 49, "-": 21}),
+        ("valence/facilitator", {"C01": 45, "C02": 43, "C03": 9, "C04": 43, "C05": 20, "-": 16}),
+        ("cmo/mechanism", {"C01": 12, "C02": 11, "C03": 6, "C04": 16, "C05": 2, "-": 3}),
+        ("cmo/context", {"C01": 10, "C02": 16, "C03": 7, "C04": 15, "C05": 5}),
+        ("cmo/outcome", {"C01": 16, "C02": 20, "C03": 8, "C04": 18, "C05": 8, "-": 6}),
     ],
 )
 def test_analyst_coded_segments_per_code_and_case(coded, code, expected):
@@ -404,11 +425,11 @@ def test_a_quote_over_two_segments_codes_both(coded):
 def test_loading_the_gold_codings_twice_changes_nothing(coded):
     project, _ = coded
     assert project.import_codings(SAMPLES / "gold_codings.csv") == {
-        "rows": 1777,
+        "rows": 2197,
         "codings": 0,
         "quotes_not_found": 0,
     }
-    assert project.counts()["codings"] == 1680
+    assert project.counts()["codings"] == 2053
 
 
 def test_one_command_writes_the_cross_case_workbook_with_hand_counted_cells(coded, tmp_path):
@@ -431,17 +452,17 @@ def test_one_command_writes_the_cross_case_workbook_with_hand_counted_cells(code
     by_code = {r[header.index("code")]: r for r in rows[1:]}
     barrier = by_code["valence/barrier"]
     assert [barrier[header.index(c)] for c in ("C01", "C02", "C03", "C04", "C05")] == [
-        26,
-        37,
+        34,
+        55,
         46,
-        23,
+        28,
         49,
     ]
     mechanism = by_code["cmo/mechanism"]
     assert [mechanism[header.index(c)] for c in ("C01", "C02", "C03", "C04", "C05")] == [
-        11,
-        5,
-        6,
         12,
+        11,
+        6,
+        16,
         2,
     ]

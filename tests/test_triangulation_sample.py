@@ -2,9 +2,10 @@
 
 The demo project (built without the embedding model) holds the gold codings of
 an analyst (every document), an investigator (nurse and physician interviews,
-first focus group, two patient interviews) and a patient partner (patient
-interviews, two field notes); the two patient interviews the investigator coded
-(C01 P01 and C04 P09) are coded by all three.
+first focus group, two patient interviews, the French follow-up of the C01 nurse)
+and a patient partner (patient interviews, three field notes, two of each in French);
+the two patient interviews the investigator coded (C01 P01 and C04 P09) are coded by
+all three.
 The figures below were computed once on that project and are written as
 literals; the pooled Cohen's κ of each pair is also recomputed from the raw
 codings with scikit-learn. Every test on the demo project runs twice: on a SQLite
@@ -43,17 +44,18 @@ TOL = 1e-4
 
 # pair → (segments both reviewed, percent agreement, Cohen's κ), all codes pooled
 PAIR_FIGURES = {
-    frozenset((ANALYST, PARTNER)): (184, 0.979450, 0.393985),
-    frozenset((ANALYST, INVESTIGATOR)): (336, 0.979213, 0.539227),
+    # the French documents add 79 segments to the first pair, 27 to the second
+    frozenset((ANALYST, PARTNER)): (263, 0.979206, 0.479801),
+    frozenset((ANALYST, INVESTIGATOR)): (363, 0.980028, 0.562533),
     frozenset((PARTNER, INVESTIGATOR)): (51, 0.977022, 0.442110),
 }
 # case → (segments reviewed by two or more coders, coders, Fleiss' κ)
 CASE_FIGURES = {
     "(case unknown)": (61, 2, 0.428310),
-    "C01": (118, 3, 0.552703),
-    "C02": (67, 3, 0.455714),
+    "C01": (145, 3, 0.614149),  # + 27 segments of the French C01 nurse follow-up
+    "C02": (122, 3, 0.510922),  # + 55 of the French C02 patient interview and notes
     "C03": (63, 3, 0.440480),
-    "C04": (74, 3, 0.546002),
+    "C04": (98, 3, 0.583428),  # + 24 of the French C04 patient interview
     "C05": (86, 3, 0.412869),
 }
 
@@ -69,7 +71,7 @@ def demo_path(
         path = tmp_path_factory.mktemp("demo") / "sample.qnlp"
     summary = build_demo(path, suggest=False, train=False)
     assert summary["failed"] == []
-    assert summary["gold"] == {"rows": 1777, "codings": 1680, "quotes_not_found": 0}
+    assert summary["gold"] == {"rows": 2197, "codings": 2053, "quotes_not_found": 0}
     return path
 
 
@@ -198,7 +200,7 @@ def test_agreement_per_case(demo):
         assert report.loc[case, "n_units"] == n_units, case
         assert report.loc[case, "n_coders"] == n_coders, case
         assert abs(report.loc[case, "fleiss_kappa"] - fleiss) < TOL, case
-    assert report["n_units"].sum() == 469
+    assert report["n_units"].sum() == 575
     assert report["cohen_kappa"].isna().all()  # three coders: Fleiss' κ and α instead
     assert _finite_in_unit_range(report["fleiss_kappa"])
     assert _finite_in_unit_range(report["krippendorff_alpha"])
@@ -216,16 +218,16 @@ def test_agreement_per_code(demo):
     report = demo.agreement.report(coders=CODERS, by="code").set_index("code")
     assert set(report.index) == {c.path for c in demo.codebook().codes}
     assert len(report) == 64
-    assert (report["n_units"] == 469).all()
+    assert (report["n_units"] == 575).all()
     assert (report["n_coders"] == 3).all()
     assert report["cohen_kappa"].isna().all()
     for column in ("fleiss_kappa", "krippendorff_alpha"):
         assert _finite_in_unit_range(report[column])
     undefined = report["krippendorff_alpha"].isna()
     assert (report.loc[undefined, "note"] != "").all()
-    assert abs(report.loc["valence/barrier", "krippendorff_alpha"] - 0.521819) < TOL
-    assert abs(report.loc["valence/facilitator", "krippendorff_alpha"] - 0.484379) < TOL
-    assert abs(report.loc["cmo/mechanism", "krippendorff_alpha"] - 0.522115) < TOL
+    assert abs(report.loc["valence/barrier", "krippendorff_alpha"] - 0.595745) < TOL
+    assert abs(report.loc["valence/facilitator", "krippendorff_alpha"] - 0.580939) < TOL
+    assert abs(report.loc["cmo/mechanism", "krippendorff_alpha"] - 0.536059) < TOL
 
 
 def test_agreement_per_pair_and_facet(demo):
@@ -234,7 +236,7 @@ def test_agreement_per_pair_and_facet(demo):
     valence = _by_pair(report[report["facet"] == "valence"])
     assert set(valence) == PAIRS
     assert {row["values"] for row in valence.values()} == {"label"}
-    expected = {(ANALYST, INVESTIGATOR): 0.573181, (ANALYST, PARTNER): 0.263527}
+    expected = {(ANALYST, INVESTIGATOR): 0.608980, (ANALYST, PARTNER): 0.503026}
     expected[INVESTIGATOR, PARTNER] = 0.285398
     for pair, kappa in expected.items():
         assert abs(valence[frozenset(pair)]["cohen_kappa"] - kappa) < TOL, pair
@@ -243,16 +245,17 @@ def test_agreement_per_pair_and_facet(demo):
 # ------------------------------------------------------ disagreements
 def test_the_disagreement_list(demo):
     found = demo.agreement.disagreements(coders=CODERS)
-    assert len(found) == 283
+    assert len(found) == 350
+    # the French documents add 9 (C01), 19 + 22 (C02) and 17 (C04) segments
     assert found.groupby(found["case"].fillna("-")).size().to_dict() == {
-        "C01": 64,
-        "C02": 42,
+        "C01": 73,
+        "C02": 83,
         "C03": 42,
-        "C04": 45,
+        "C04": 62,
         "C05": 59,
         "-": 31,
     }
-    assert found["n_coders"].value_counts().to_dict() == {2: 253, 3: 30}
+    assert found["n_coders"].value_counts().to_dict() == {2: 320, 3: 30}
     by_all = found[found["n_coders"] == 3]  # the two patient interviews coded by all three
     assert by_all["document"].value_counts().to_dict() == {
         "C04_patient_P09_interview.txt": 17,

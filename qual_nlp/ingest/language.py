@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from qual_nlp.errors import ValidationError
 
 #: Fewer words than this are not enough to tell a language.
 MIN_WORDS = 20
+#: A sentence of fewer words than this (a back-channel: "Mm-hm.", "Oui.") is left undetected.
+SENTENCE_MIN_WORDS = 3
 #: Languages by ISO 639-1 code, with the names users write in a metadata CSV.
 NAMES = {
     "en": ("english", "anglais", "eng"),
@@ -70,4 +73,33 @@ def detect_language(text: str) -> str | None:
     import py3langid
 
     code, _score = py3langid.classify(" ".join(words[:2000]))
+    return str(code)
+
+
+@lru_cache(maxsize=1)
+def _sentence_identifier() -> object:
+    """py3langid's model, told to choose among the languages named in :data:`NAMES` only
+    (a sentence is too short to pick among a hundred)."""
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    identifier = LanguageIdentifier.from_model_file(MODEL_FILE)
+    identifier.set_languages(sorted(NAMES))
+    return identifier
+
+
+@lru_cache(maxsize=65536)
+def sentence_language(text: str) -> str | None:
+    """The language of one sentence or short passage, among those of :data:`NAMES`; None
+    for fewer than :data:`SENTENCE_MIN_WORDS` words.
+
+    >>> sentence_language("We never had enough time to do the follow-ups.")
+    'en'
+    >>> sentence_language("On avait jamais assez de temps pour faire les suivis.")
+    'fr'
+    >>> sentence_language("Oui.") is None
+    True
+    """
+    if len(text.split()) < SENTENCE_MIN_WORDS:
+        return None
+    code, _score = _sentence_identifier().classify(text)  # type: ignore[attr-defined]
     return str(code)

@@ -56,27 +56,74 @@ class TrainedModel:
         return max((m.n_labels for m in self.facets.values()), default=0)
 
 
-def prototypes(codebook: Codebook) -> tuple[dict[str, dict[str, list[str]]], dict[str, bool]]:
-    """Prototype texts per facet and code (definition, inclusion, examples, descendants)."""
+def covered(texts: Sequence[str], languages: frozenset[str] | None) -> list[str]:
+    """The texts an encoder covering ``languages`` (None: every language) represents well.
+
+    A text is dropped only when it is recognisably in another language: an English-only
+    encoder maps French prototypes to one crowded region, where they would pull the
+    facets' calibration up and match every French-looking passage alike. Texts too short
+    to tell (back-channels such as "Mm-hm.") are kept.
+    """
+    if languages is None:
+        return list(texts)
+    from qual_nlp.ingest.language import sentence_language
+
+    out = []
+    for text in texts:
+        language = sentence_language(text)
+        if language is None or language in languages:
+            out.append(text)
+    return out
+
+
+def prototypes(
+    codebook: Codebook, languages: frozenset[str] | None = None
+) -> tuple[dict[str, dict[str, list[str]]], dict[str, bool]]:
+    """Prototype texts per facet and code (definition, inclusion, examples, descendants),
+    in the ``languages`` the encoder covers (None: all of them)."""
     from qual_nlp.codebook import prototype_texts
 
+    texts = prototype_texts(codebook, include_descendants=True)
     return (
-        prototype_texts(codebook, include_descendants=True),
+        {
+            facet: {code: covered(items, languages) or items[:1] for code, items in codes.items()}
+            for facet, codes in texts.items()
+        },
         {f.id: f.exclusive for f in codebook.facets},
     )
 
 
-def polarities(codebook: Codebook) -> dict[str, tuple[str, str, list[tuple[str, str]]]]:
-    """Per bipolar facet: (negative code path, positive code path, contrasting pairs)."""
-    return {
-        f.id: (
+def polarities(
+    codebook: Codebook, languages: frozenset[str] | None = None
+) -> dict[str, tuple[str, str, list[tuple[str, str]]]]:
+    """Per bipolar facet: (negative code path, positive code path, contrasting pairs),
+    the pairs in the ``languages`` the encoder covers (None: all of them)."""
+    out = {}
+    for f in codebook.facets:
+        if f.polarity is None:
+            continue
+        pairs = list(f.polarity.pairs)
+        kept = [(a, b) for a, b in pairs if len(covered([a, b], languages)) == 2]
+        out[f.id] = (
             f"{f.id}/{f.polarity.negative}",
             f"{f.id}/{f.polarity.positive}",
-            list(f.polarity.pairs),
+            kept or pairs,
         )
-        for f in codebook.facets
-        if f.polarity is not None
-    }
+    return out
+
+
+def scorer(codebook: Codebook, embedder: Any) -> Any:
+    """A :class:`PrototypeScorer` fitted on the codebook's texts in the languages the
+    embedder's encoder covers."""
+    from qual_nlp.resources import covered_languages
+    from qual_nlp.suggest.zeroshot import NONE_PROTOTYPES, PrototypeScorer
+
+    languages = covered_languages(str(getattr(embedder, "name", "")))
+    protos, exclusive = prototypes(codebook, languages)
+    none = covered(NONE_PROTOTYPES, languages)
+    return PrototypeScorer(embedder=embedder, none_prototypes=none).fit(
+        protos, exclusive, polarities(codebook, languages)
+    )
 
 
 def zero_shot(
@@ -88,11 +135,7 @@ def zero_shot(
 ) -> dict[str, pd.DataFrame]:
     """Per-facet probabilities from similarity to code prototypes (no labels needed);
     bipolar facets choose between their two codes by stance."""
-    from qual_nlp.suggest.zeroshot import PrototypeScorer
-
-    protos, exclusive = prototypes(codebook)
-    scorer = PrototypeScorer(embedder=embedder).fit(protos, exclusive, polarities(codebook))
-    return _frames(scorer.predict_proba(X, texts), index)
+    return _frames(scorer(codebook, embedder).predict_proba(X, texts), index)
 
 
 def featurise(

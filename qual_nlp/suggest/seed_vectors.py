@@ -87,11 +87,9 @@ class _Recorder:
 def codebook_texts(codebook: Any, embedder: Any) -> list[str]:
     """Every text zero-shot scoring embeds for ``codebook`` (distinct, in first-use order)."""
     from qual_nlp.suggest import engine
-    from qual_nlp.suggest.zeroshot import PrototypeScorer
 
     recorder = _Recorder(embedder)
-    protos, exclusive = engine.prototypes(codebook)
-    PrototypeScorer(embedder=recorder).fit(protos, exclusive, engine.polarities(codebook))
+    engine.scorer(codebook, recorder)
     return list(dict.fromkeys(recorder.texts))
 
 

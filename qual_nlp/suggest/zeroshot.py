@@ -34,7 +34,14 @@ import pandas as pd
 
 from qual_nlp.errors import ValidationError
 
-__all__ = ["NONE", "NONE_PROTOTYPES", "Calibration", "PrototypeScorer"]
+__all__ = [
+    "ENGLISH_NONE_PROTOTYPES",
+    "FRENCH_NONE_PROTOTYPES",
+    "NONE",
+    "NONE_PROTOTYPES",
+    "Calibration",
+    "PrototypeScorer",
+]
 
 NONE = "none"
 #: Segments whose two opposite codes hold less of the facet than this are split by
@@ -42,8 +49,8 @@ NONE = "none"
 LEXICON_MIN_SHARE = 1e-3
 
 #: What uncodable talk sounds like: small talk, consent and recording chatter,
-#: back-channels, logistics and interviewer questions.
-NONE_PROTOTYPES: tuple[str, ...] = (
+#: back-channels, logistics and interviewer questions, in English and in French.
+ENGLISH_NONE_PROTOTYPES: tuple[str, ...] = (
     "Yes.",
     "Mm-hm.",
     "Okay, right.",
@@ -63,6 +70,27 @@ NONE_PROTOTYPES: tuple[str, ...] = (
     "Is there anything else you would like to add?",
     "Thank you, that's all my questions. I'll stop the recording now.",
 )
+#: The same kinds of talk in spoken French.
+FRENCH_NONE_PROTOTYPES: tuple[str, ...] = (
+    "Oui.",
+    "Hum-hum.",
+    "Ouin.",
+    "Oui, oui, c'est ça.",
+    "Je sais pas.",
+    "Pardon, pouvez-vous répéter la question?",
+    "Est-ce que ça enregistre, là? Vous m'entendez bien?",
+    "Avant de commencer, avez-vous signé le formulaire de consentement? Vous pouvez arrêter quand vous voulez.",
+    "Merci d'avoir pris le temps de me rencontrer aujourd'hui.",
+    "Voulez-vous un café? C'était pas facile de trouver du stationnement ce matin.",
+    "Il fait tellement froid dehors, les routes étaient glacées.",
+    "Pouvez-vous me parler un peu de votre rôle?",
+    "Depuis combien de temps vous travaillez à la clinique?",
+    "Qu'est-ce que vous voulez dire par là? Pouvez-vous me donner un exemple?",
+    "Bon, on passe à la question suivante.",
+    "Y a-t-il autre chose que vous aimeriez ajouter?",
+    "Merci, c'est tout pour mes questions. J'arrête l'enregistrement.",
+)
+NONE_PROTOTYPES = ENGLISH_NONE_PROTOTYPES + FRENCH_NONE_PROTOTYPES
 
 
 #: (negative code path, positive code path, contrasting pairs (negative, positive))
@@ -89,6 +117,14 @@ class Calibration:
 
     def __call__(self, similarity: np.ndarray) -> np.ndarray:
         return 1.0 / (1.0 + np.exp(-self.slope * (similarity - self.centre)))
+
+
+def _languages(texts: Sequence[str]) -> np.ndarray:
+    """Each prototype text's language ("" when too short to tell), so calibration compares
+    like with like."""
+    from qual_nlp.ingest.language import sentence_language
+
+    return np.array([sentence_language(t) or "" for t in texts], dtype=object)
 
 
 def _short_penalty(texts: Sequence[str] | None, n: int, min_words: int) -> np.ndarray:
@@ -157,9 +193,12 @@ class PrototypeScorer:
                 texts.extend(items)
         matrix = np.asarray(self.embedder.encode(texts), dtype=np.float32)
         self.none_vectors_ = matrix[: len(self.none_prototypes)]
+        languages = _languages(texts)
+        self.languages_: dict[str, list[np.ndarray]] = {}
         for facet, codes in prototypes.items():
             self.codes_[facet] = list(codes)
             self.vectors_[facet] = [matrix[slice(*spans[(facet, c)])] for c in codes]
+            self.languages_[facet] = [languages[slice(*spans[(facet, c)])] for c in codes]
         self.calibration_ = {f: self._default_calibration(f) for f in self.codes_}
         self.axes_: dict[str, Axis] = {}
         for facet, spec in (polarity or {}).items():
@@ -323,8 +362,37 @@ class PrototypeScorer:
 
     # --------------------------------------------------------- calibration
     def _default_calibration(self, facet: str) -> Calibration:
-        """Centre between codes' own examples (leave-one-out) and everything else."""
+        """Centre between codes' own examples (leave-one-out) and everything else.
+
+        With examples in several languages, each language's calibration is computed as
+        if the codebook held that language alone, and the facet keeps the most lenient
+        one: mixing them would give every text more neighbours to be close to, and the
+        centre would climb with the number of languages, silencing suggestions in all
+        of them."""
         vectors = self.vectors_[facet]
+        languages = self.languages_[facet]
+        # a language counts when every code has two texts in it (a stray example or a
+        # misread short definition does not make a codebook bilingual)
+        found = [
+            str(lang)
+            for lang in sorted({str(x) for codes in languages for x in codes} - {""})
+            if all(int((codes == lang).sum()) >= 2 for codes in languages)
+        ]
+        if len(found) < 2:
+            return self._calibration_in(vectors, [np.full(len(v), "") for v in vectors], "")
+        return min(
+            (self._calibration_in(vectors, languages, lang) for lang in found),
+            key=lambda c: c.centre,
+        )
+
+    def _calibration_in(
+        self, vectors: list[np.ndarray], languages: list[np.ndarray], language: str
+    ) -> Calibration:
+        """The calibration from the prototypes in ``language`` (and those too short to
+        tell), as :meth:`_default_calibration` describes."""
+        vectors = [
+            v[(lang == language) | (lang == "")] for v, lang in zip(vectors, languages, strict=True)
+        ]
         own: list[float] = []
         other: list[float] = []
         for i, vi in enumerate(vectors):
@@ -333,9 +401,11 @@ class PrototypeScorer:
                 np.fill_diagonal(sims, -np.inf)
                 own.extend(sims.max(axis=1).tolist())
             for j, vj in enumerate(vectors):
-                if i != j and len(vj):
+                if i != j and len(vj) and len(vi):
                     other.extend((vi @ vj.T).max(axis=1).tolist())
-        other.extend((self.none_vectors_ @ np.vstack(vectors).T).max(axis=1).tolist())
+        kept = [v for v in vectors if len(v)]
+        if kept:
+            other.extend((self.none_vectors_ @ np.vstack(kept).T).max(axis=1).tolist())
         pos = float(np.mean(own)) if own else 0.5
         neg = float(np.median(other)) if other else 0.2
         centre = (pos + neg) / 2 if pos > neg else pos
