@@ -80,7 +80,12 @@ def test_shipped_vectors_cover_the_builtin_codebook_and_match_the_encoder(encode
     sample = texts[:: max(1, len(texts) // 25)]
     live = embedder.encode(sample)
     shipped = np.stack([seed[text_key(t)] for t in sample])
-    assert np.abs(live - shipped).max() < 1e-4
+    if backend == "onnx-int8":
+        # int8 activations are quantised per batch, so a text's vector moves a little with
+        # the batch it is encoded in: the same direction, not the same digits
+        assert np.sum(live * shipped, axis=1).min() > 0.99  # measured 0.995-0.999
+    else:
+        assert np.abs(live - shipped).max() < 1e-4
 
 
 @pytest.mark.slow
