@@ -86,3 +86,20 @@ def test_a_patient_partners_segments_and_codings_carry_pseudonyms(team: Project)
     assert not any(original in texts for original in ORIGINALS), texts
     report = partner.segments_report()
     assert not any(o in str(report) for o in ORIGINALS)
+
+
+def test_with_the_setting_on_an_analyst_reads_no_original_anywhere(team: Project):
+    lead = team.as_user("lea")
+    sid = _answer(team)
+    lead.review.decide(sid, "lea", accept=["valence/facilitator"])
+    lead.deid.set_required(True)
+    analyst = team.as_user("ana")
+    name = analyst.segments()["document"].iloc[0]
+    seen = [analyst.document(name).text]
+    seen += [str(frame.to_dict()) for frame in analyst.analysis.workbook().values()]
+    seen += [str(analyst.analysis.matrix(cols="case", value="quotes").to_dict())]
+    text = " ".join(seen)
+    assert "pill box" in text
+    assert not any(original in text for original in ORIGINALS)
+    # the lead still reads the original document
+    assert "Kowalczyk" in lead.document(name).text

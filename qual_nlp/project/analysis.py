@@ -96,12 +96,20 @@ class AnalysisService(Service):
         return joint_display(self.matrix(cols="case", value="count", **filters), cases)
 
     def _codings(self) -> pd.DataFrame:
-        """Codings with case attributes joined, so matrices can group by them."""
-        return self._with_case_attributes(self._visible_codings())
+        """Codings with case attributes joined, so matrices can group by them (quotes
+        pseudonymised for whom de-identification covers)."""
+        codings = self._visible_codings()
+        if self._project.deid.for_actor():
+            codings = self._project.deid.pseudonymised(codings)
+        return self._with_case_attributes(codings)
 
     def _segments(self) -> pd.DataFrame:
-        """Segments with case attributes joined."""
-        return self._with_case_attributes(self._project._segments())
+        """Segments with case attributes joined (pseudonymised for whom de-identification
+        covers)."""
+        segments = self._project._segments()
+        if self._project.deid.for_actor():
+            segments = self._project.deid.pseudonymised(segments)
+        return self._with_case_attributes(segments)
 
     def _visible_codings(self) -> pd.DataFrame:
         """Every coding, less the model's for whoever may not see suggestions (a viewer)."""
@@ -195,6 +203,7 @@ class AnalysisService(Service):
         then written (csv, xlsx), or the steps.
         """
         self._project.access.require(rules.EXPORT)
+        deidentified = deidentified or self._project.deid.for_actor()
         out = Path(out)
         report = progress or (lambda done, total: None)
         if fmt in ("xlsx", "csv"):

@@ -464,8 +464,13 @@ class Project:
         return [d for d in docs if d.name in names]
 
     def document(self, name: str) -> Any:
+        """A document; its pseudonymised text for whom de-identification covers."""
         self.access.require(rules.READ_DOCUMENTS)
-        return self.store.document(name)
+        document = self.store.document(name)
+        if self.deid.for_actor():
+            self.deid.ensure()
+            document = replace(document, text=self.deid.text(name))
+        return document
 
     def cases(self) -> pd.DataFrame:
         return self.store.cases_frame()
