@@ -145,9 +145,16 @@ def test_cli_init_records_and_reports_the_encoder(tmp_path):
 
 @pytest.mark.slow
 def test_bench_reports_backend_against_torch_in_one_run():
-    from qual_nlp.commands.bench import run_bench
-
-    result = run_bench(segments=128, resuggest=0, encoder="minilm", backend="onnx-int8")
+    # through the command, as users run it: each part in a fresh process of its own
+    done = subprocess.run(
+        [sys.executable, "-m", "qual_nlp", "bench", "--segments", "128", "--resuggest", "0"]
+        + ["--encoder", "minilm", "--backend", "onnx-int8", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout)
     assert result["encoder"] == "all-MiniLM-L6-v2" and result["backend"] == "onnx-int8"
     for key in (
         "torch_encoder_segments_per_s",

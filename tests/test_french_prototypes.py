@@ -94,7 +94,7 @@ def test_a_text_too_short_to_tell_is_kept_for_every_encoder():
 def test_french_examples_do_not_move_the_english_encoders_zero_shot_scores():
     from qual_nlp.suggest.embed import Embedder
 
-    embedder = Embedder()
+    embedder = Embedder("all-MiniLM-L6-v2", backend="torch")
     texts = [
         "The referral forms took far too long, we could not keep up with them.",
         "Having the nurse down the hall from the doctors made it really easy to talk.",
