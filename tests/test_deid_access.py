@@ -103,3 +103,15 @@ def test_with_the_setting_on_an_analyst_reads_no_original_anywhere(team: Project
     assert not any(original in text for original in ORIGINALS)
     # the lead still reads the original document
     assert "Kowalczyk" in lead.document(name).text
+
+
+def test_only_a_lead_is_shown_the_de_identify_page(team: Project):
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from app_pages import auth
+
+    assert auth.visible(team.as_user("lea"), "deid")
+    for name in ("ana", "pat"):
+        assert not auth.visible(team.as_user(name), "deid"), name
+    assert auth.visible(team, "deid")  # solo mode: every page
