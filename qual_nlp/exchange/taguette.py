@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qual_nlp.errors import ImportFileError
+from qual_nlp.ingest.batch import read_csv_text
 from qual_nlp.records import Code, Codebook, Facet
 
 DEFAULT_FACET = "taguette"
@@ -49,16 +50,7 @@ class Highlight:
 
 def _rows(path: str | Path, what: str) -> tuple[list[str], list[list[str]]]:
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ImportFileError(
-            str(path), f"cannot read the {what} ({exc})", "Check the path"
-        ) from exc
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1252", errors="replace")
+    text = read_csv_text(path, what)
     try:
         rows = list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as exc:

@@ -89,6 +89,22 @@ def parse_role_cell(text: str, source: str = "") -> tuple[dict[str, str], str | 
     return parse_roles(text, source), None
 
 
+def read_csv_text(path: str | Path, what: str) -> str:
+    """The text of a CSV a spreadsheet wrote: UTF-8 (with or without BOM), else cp1252
+    (what Excel saves on Windows); an unreadable file names ``what`` it was meant to be."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ImportFileError(
+            str(path), f"cannot read the {what} ({exc})", "Check the path"
+        ) from exc
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace")
+
+
 def read_metadata(path: str | Path) -> Metadata:
     """Read a metadata CSV (columns: file, case, source_type, attributes…).
 
@@ -96,16 +112,7 @@ def read_metadata(path: str | Path) -> Metadata:
     rurality, …) also become attributes of that case.
     """
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ImportFileError(
-            str(path), f"cannot read the metadata file ({exc})", "Check the path"
-        ) from exc
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1252", errors="replace")
+    text = read_csv_text(path, "metadata file")
     rows = list(csv.DictReader(text.splitlines()))
     if not rows or "file" not in (rows[0].keys() if rows else ()):
         raise ImportFileError(
