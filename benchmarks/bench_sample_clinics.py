@@ -60,6 +60,7 @@ def _fold(codebook, labels, embedder, inputs, train: np.ndarray, tests: dict) ->
     each named boolean row mask of ``tests`` against the coders' labels."""
     ids = inputs.frame["segment_id"].to_numpy()
     texts, X, context = inputs.texts, inputs.X, inputs.context
+    languages = np.asarray(inputs.languages, dtype=object)
     kept = set(ids[train].tolist())
     train_labels = {
         f: type(fl)(
@@ -79,6 +80,7 @@ def _fold(codebook, labels, embedder, inputs, train: np.ndarray, tests: dict) ->
         texts=[t for t, h in zip(texts, train, strict=True) if h],
         context=context[train],
         cross_validate=False,
+        languages=languages[train].tolist(),
     )
     cuts = engine.thresholds(model)
     rows = []
@@ -87,7 +89,9 @@ def _fold(codebook, labels, embedder, inputs, train: np.ndarray, tests: dict) ->
         if not test_ids:
             continue
         test_texts = [t for t, h in zip(texts, held, strict=True) if h]
-        trained = engine.predict(model, X[held], test_ids, test_texts, context[held])
+        trained = engine.predict(
+            model, X[held], test_ids, test_texts, context[held], languages=languages[held].tolist()
+        )
         zero = engine.zero_shot(codebook, embedder, X[held], test_ids, test_texts)
         blended = engine.blend(zero, trained, model)
         for facet in codebook.facets:

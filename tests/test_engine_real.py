@@ -191,3 +191,44 @@ def test_engine_round_trips_a_trained_model_without_pickle(sample: Path) -> None
         for facet, frame in engine.predict(model, X, ids, texts, context).items():
             other = engine.predict(again, X, ids, texts, context)[facet]
             assert np.allclose(frame.to_numpy(), other.to_numpy())
+
+
+def test_a_model_trained_on_english_codings_codes_the_french_documents(sample: Path) -> None:
+    """Trained on the English documents only, the model still codes French passages:
+    they go to its portable estimators (multilingual vectors), not to English n-grams,
+    which before scored every French passage "none"."""
+    from qual_nlp.suggest.labels import NONE, facet_labels
+
+    with Project.open(sample) as project:
+        codebook = project.codebook()
+        labels = facet_labels(project.codings(), project.review.coverage(), codebook)
+        inputs = project.model.inputs()
+        languages = np.asarray(inputs.languages, dtype=object)
+        french = languages == "fr"
+        assert french.sum() > 20
+        english_ids = set(inputs.frame["segment_id"][~french].astype(int))
+        fl = labels["valence"]
+        keep = [i for i, s in enumerate(fl.segment_ids) if int(s) in english_ids]
+        train_labels = {"valence": type(fl)(
+            fl.facet, fl.exclusive, fl.segment_ids[keep], [fl.labels[i] for i in keep]
+        )}  # fmt: skip
+        rows = ~french
+        model = engine.train(
+            codebook, inputs.X[rows], inputs.frame["segment_id"][rows].to_numpy(), train_labels,
+            "e", texts=[t for t, r in zip(inputs.texts, rows, strict=True) if r],
+            context=inputs.context[rows], cross_validate=False,
+            languages=languages[rows].tolist(),
+        )  # fmt: skip
+        assert "fr" not in model.languages and "valence" in model.portable
+        ids = inputs.frame["segment_id"][french].astype(int).tolist()
+        texts = [t for t, f in zip(inputs.texts, french, strict=True) if f]
+        args = (inputs.X[french], ids, texts, inputs.context[french])
+        routed = engine.predict(model, *args, languages=languages[french].tolist())["valence"]
+        as_english = engine.predict(model, *args)["valence"]
+        coded = routed.idxmax(axis=1) != NONE
+        # the human coders gave a valence to most French participant passages
+        truth = dict(zip(fl.segment_ids.astype(int).tolist(), fl.labels, strict=True))
+        given = [truth[i] != NONE for i in ids if i in truth]
+        assert np.mean(given) > 0.3
+        assert coded.mean() > 0.5 * np.mean(given)
+        assert coded.mean() > (as_english.idxmax(axis=1) != NONE).mean()

@@ -59,6 +59,13 @@ class SegmentInputs:
         return [int(i) for i in self.frame["segment_id"]]
 
     @property
+    def languages(self) -> list[str | None]:
+        """Each segment's language: its document's (None when unknown)."""
+        if "language" not in self.frame:
+            return [None] * len(self.frame)
+        return [v if isinstance(v, str) and v else None for v in self.frame["language"]]
+
+    @property
     def texts(self) -> list[str]:
         return self.frame["text"].tolist()
 
@@ -107,6 +114,7 @@ def segment_inputs(store: Any, embedder: Any) -> SegmentInputs:
             _cache.move_to_end(key)
             return found
     frame = with_context(store.segments_frame())
+    frame["language"] = frame["document"].map(store.document_languages())
     texts = frame["text"].tolist()
     # one call for texts and contexts: one pass over what is not cached yet (one progress)
     vectors = embedder.encode([*texts, *frame["context"].tolist()])

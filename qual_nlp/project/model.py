@@ -151,7 +151,13 @@ class ModelService(Service):
             if features is not None and getattr(features, "tfidf_", None) is not None:
                 counts = inputs.counts(features.ngram_max)
             trained = engine.predict(
-                model, inputs.X, ids, inputs.texts, inputs.context, counts=counts
+                model,
+                inputs.X,
+                ids,
+                inputs.texts,
+                inputs.context,
+                counts=counts,
+                languages=inputs.languages,
             )
         proba = engine.blend(zero, trained, model)
         exclusive = {f.id: f.exclusive for f in codebook.facets}
@@ -203,6 +209,7 @@ class ModelService(Service):
             embedder.name,
             texts=texts,
             context=context,
+            languages=[v if isinstance(v, str) and v else None for v in segments["language"]],
         )
         metrics = {f: m.metrics | {"n": m.n_labels} for f, m in model.facets.items()}
         if progress is not None:

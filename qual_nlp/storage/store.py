@@ -279,6 +279,18 @@ class Store:
             id=r["id"],
         )
 
+    def document_languages(self) -> dict[str, str | None]:
+        """Each document's language (ISO 639-1, from its metadata; None when unknown),
+        without reading the documents' texts."""
+        d = t.documents
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(d.c.name, d.c.metadata)).all()
+        out: dict[str, str | None] = {}
+        for name, metadata in rows:
+            language = (json.loads(metadata or "{}") or {}).get("language")
+            out[str(name)] = str(language) if language else None
+        return out
+
     def document(self, name: str) -> Document:
         for doc in self.documents():
             if doc.name == name:

@@ -28,6 +28,10 @@ from qual_nlp.suggest.labels import NONE, FacetLabels
 MIN_LABELS = 12
 #: Blend weight of the trained estimator: n / (n + BLEND_K) for n labels.
 BLEND_K = 60.0
+#: Training segments a language needs before the word features (TF-IDF n-grams) are
+#: trusted for its passages; passages in rarer languages are scored by the portable
+#: estimators, which see the (multilingual) sentence vectors only.
+MIN_LANGUAGE_ROWS = 30
 
 
 @dataclass
@@ -50,10 +54,27 @@ class TrainedModel:
     facets: dict[str, FacetModel]
     created: float = field(default_factory=time.time)
     features: Any = None  # a fitted TextFeatures, or None for embeddings alone
+    #: Estimators on the sentence vectors (and context vectors) alone, for passages in
+    #: languages the word features never saw (trained with ``features``' TF-IDF only).
+    portable: dict[str, FacetModel] = field(default_factory=dict)
+    #: Training segments per language (ISO 639-1; "" for unknown).
+    languages: dict[str, int] = field(default_factory=dict)
 
     @property
     def n_labels(self) -> int:
         return max((m.n_labels for m in self.facets.values()), default=0)
+
+    def foreign(self, languages: Sequence[str | None]) -> np.ndarray:
+        """Which rows are in a language with too few training segments for the word
+        features (fewer than :data:`MIN_LANGUAGE_ROWS`); all False when the model has no
+        portable estimators or unknown languages."""
+        mask = np.zeros(len(languages), dtype=bool)
+        if not self.portable or not self.languages:
+            return mask
+        for i, language in enumerate(languages):
+            if language and self.languages.get(str(language), 0) < MIN_LANGUAGE_ROWS:
+                mask[i] = True
+        return mask
 
 
 def covered(texts: Sequence[str], languages: frozenset[str] | None) -> list[str]:
@@ -258,12 +279,21 @@ def train(
     texts: Sequence[str] | None = None,
     context: np.ndarray | None = None,
     cross_validate: bool = True,
+    languages: Sequence[str | None] | None = None,
 ) -> TrainedModel:
     """Fit one estimator per facet with enough labels; ``X`` rows align with ``segment_ids``.
 
     With ``texts`` (and optionally ``context``, the preceding turn's vectors)
     the estimators see :class:`~qual_nlp.suggest.features.TextFeatures`:
     embedding + context embedding + TF-IDF n-grams; otherwise the embeddings.
+
+    Word n-grams learnt from one language say nothing of another: a model trained on
+    English codings scores French passages by the English words it does not find there
+    (κ near 0, where the multilingual vectors alone carry most of the signal). So
+    with word features, ``portable`` estimators on the vectors alone are fitted too,
+    and ``languages`` (one per row; None when unknown) records how many training
+    segments each language had: :func:`predict` scores a passage in a language with
+    fewer than :data:`MIN_LANGUAGE_ROWS` of them by the portable estimators.
     """
     features = None
     if texts is not None and len(texts):
@@ -271,9 +301,39 @@ def train(
 
         features = TextFeatures().fit(list(texts))
     F = featurise(features, X, texts, context)
+    facets = _fit_facets(codebook, F, segment_ids, labels, cross_validate)
+    portable: dict[str, FacetModel] = {}
+    if features is not None and features.tfidf_ is not None:
+        from qual_nlp.suggest.features import TextFeatures
+
+        vectors_only = TextFeatures(context_weight=features.context_weight, tfidf_weight=0.0).fit(
+            []
+        )
+        P = featurise(vectors_only, X, texts, context)
+        portable = _fit_facets(codebook, P, segment_ids, labels, False, only=set(facets))
+    counts: dict[str, int] = {}
+    if languages is not None:
+        for language in languages:
+            key = str(language or "")
+            counts[key] = counts.get(key, 0) + 1
+    return TrainedModel(encoder, facets, features=features, portable=portable, languages=counts)
+
+
+def _fit_facets(
+    codebook: Codebook,
+    F: Any,
+    segment_ids: np.ndarray,
+    labels: Mapping[str, FacetLabels],
+    cross_validate: bool,
+    only: set[str] | None = None,
+) -> dict[str, FacetModel]:
+    """One fitted estimator per facet with usable labels (rows of ``F`` align with
+    ``segment_ids``)."""
     row_of = {int(s): i for i, s in enumerate(segment_ids)}
     facets: dict[str, FacetModel] = {}
     for facet in codebook.facets:
+        if only is not None and facet.id not in only:
+            continue
         fl = labels.get(facet.id)
         if fl is None:
             continue
@@ -286,7 +346,7 @@ def train(
         estimator = make_estimator(fl.exclusive).fit(Xf, _targets(fl, []))
         classes = [str(c) for c in getattr(estimator, "classes_", [])]
         facets[facet.id] = FacetModel(facet.id, fl.exclusive, classes, estimator, len(fl), metrics)
-    return TrainedModel(encoder, facets, features=features)
+    return facets
 
 
 def predict(
@@ -297,11 +357,14 @@ def predict(
     context: np.ndarray | None = None,
     *,
     counts: Any = None,
+    languages: Sequence[str | None] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Per-facet probabilities from the trained estimators.
 
     ``counts`` (a :class:`~qual_nlp.suggest.features.TokenCounts` of ``texts``)
-    saves tokenising the texts again for the TF-IDF features.
+    saves tokenising the texts again for the TF-IDF features. ``languages`` (one per
+    row) sends rows in languages the model hardly saw in training to its portable
+    estimators (see :func:`train`).
     """
     if model.features is not None and texts is None:
         raise ValueError("this model was trained on text features: pass the segments' texts")
@@ -311,6 +374,13 @@ def predict(
         if model.features is None
         else model.features.weighted_blocks(X, texts, context, counts)
     )
+    foreign = model.foreign(languages) if languages is not None else np.zeros(len(X), bool)
+    if foreign.any():
+        rows = np.flatnonzero(foreign)
+        portable_blocks = [(np.asarray(X)[rows], 1.0)]
+        if model.features is not None and model.features.context_weight > 0:
+            ctx = np.zeros_like(X) if context is None else context
+            portable_blocks.append((np.asarray(ctx)[rows], float(model.features.context_weight)))
     out = {}
     for facet, fm in model.facets.items():
         if blocks is None:
@@ -318,10 +388,34 @@ def predict(
         else:
             proba = fm.estimator.predict_proba_blocks(blocks)
         columns = [str(c) for c in fm.estimator.classes_]
+        other = model.portable.get(facet)
+        if foreign.any() and other is not None:
+            proba = np.array(proba, dtype=float, copy=True)
+            proba[rows] = _aligned(other, fm, other.estimator.predict_proba_blocks(portable_blocks))
         out[facet] = pd.DataFrame(
             proba, index=pd.Index(list(index), name="segment_id"), columns=columns
         )
     return out
+
+
+def _aligned(portable: FacetModel, main: FacetModel, proba: np.ndarray) -> np.ndarray:
+    """The portable estimator's probabilities in the main one's column order, and (for
+    multi-label facets) moved in logit space so that the portable estimator's own
+    decision threshold falls on the main one's: one threshold per code then decides
+    for every row, whichever estimator scored it."""
+    order = [list(portable.estimator.classes_).index(c) for c in main.estimator.classes_]
+    proba = np.asarray(proba, dtype=float)[:, order]
+    mine = getattr(portable.estimator, "thresholds_", None)
+    theirs = getattr(main.estimator, "thresholds_", None)
+    if mine is None or theirs is None:
+        return proba
+
+    def logit(p: Any) -> Any:
+        p = np.clip(np.asarray(p, dtype=float), 1e-9, 1 - 1e-9)
+        return np.log(p) - np.log1p(-p)
+
+    shift = logit(theirs) - logit(np.asarray(mine, dtype=float)[order])
+    return 1.0 / (1.0 + np.exp(-(logit(proba) + shift)))
 
 
 def blend(
@@ -371,6 +465,8 @@ def dumps(model: TrainedModel) -> bytes:
     manifest = {
         "encoder": model.encoder,
         "created": model.created,
+        "languages": model.languages,
+        "portable": sorted(model.portable),
         "facets": {
             f: {
                 "exclusive": m.exclusive,
@@ -385,6 +481,8 @@ def dumps(model: TrainedModel) -> bytes:
         zf.writestr("manifest.json", json.dumps(manifest, default=float))
         for facet, fm in model.facets.items():
             zf.writestr(f"{facet}.bin", save_estimator(fm.estimator))
+        for facet, fm in model.portable.items():
+            zf.writestr(f"portable/{facet}.bin", save_estimator(fm.estimator))
         if model.features is not None:
             zf.writestr("features.bin", save_estimator(model.features))
     return buffer.getvalue()
@@ -410,4 +508,22 @@ def loads(blob: bytes) -> TrainedModel:
         }
         names = set(zf.namelist())
         features = load_estimator(zf.read("features.bin")) if "features.bin" in names else None
-    return TrainedModel(manifest["encoder"], facets, manifest["created"], features)
+        portable = {
+            f: FacetModel(
+                f,
+                facets[f].exclusive,
+                facets[f].classes,
+                load_estimator(zf.read(f"portable/{f}.bin")),
+                facets[f].n_labels,
+            )
+            for f in manifest.get("portable", [])
+            if f in facets
+        }
+    return TrainedModel(
+        manifest["encoder"],
+        facets,
+        manifest["created"],
+        features,
+        portable,
+        {str(k): int(v) for k, v in manifest.get("languages", {}).items()},
+    )
