@@ -217,3 +217,51 @@ def test_a_project_on_the_multilingual_encoder_pairs_french_with_english(project
     minilm = Embedder("all-MiniLM-L6-v2")
     english_only = minilm.encode(french) @ minilm.encode(english).T
     assert np.mean(np.diag(english_only)) < np.mean(np.diag(sims)) - 0.1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("encoder", ["multilingual-e5-small", "all-MiniLM-L6-v2"])
+def test_the_lean_onnx_reader_gives_sentence_transformers_vectors(encoder):
+    """The ONNX pipeline read without torch equals sentence-transformers' ONNX backend on
+    the same file: prompt, truncation, padding, pooling and order of batches alike."""
+    from qual_nlp.resources import encoder_path
+    from qual_nlp.resources.onnx import load_onnx
+    from qual_nlp.resources.onnx_runtime import OnnxSentenceEncoder
+
+    texts = [*_sample_texts(150), "", "  spaced  ", "Très bien, l’équipe « fiable ».", "w " * 700]
+    path = encoder_path(encoder)
+    for quantised in (True, False):
+        lean = load_onnx(path, quantised=quantised)
+        assert isinstance(lean, OnnxSentenceEncoder)
+        reference = load_onnx(path, quantised=quantised, lean=False)
+        assert not isinstance(reference, OnnxSentenceEncoder)
+        a = lean.encode(texts, batch_size=32, normalize_embeddings=True)
+        b = np.asarray(reference.encode(texts, batch_size=32, normalize_embeddings=True))
+        assert a.shape == b.shape == (len(texts), 384)
+        assert np.abs(a - b).max() < 1e-5
+        assert lean.get_sentence_embedding_dimension() == 384
+        assert lean.encode("one text").shape == (384,)
+
+
+@pytest.mark.slow
+def test_the_default_encoder_runs_without_loading_torch(tmp_path):
+    """Suggesting with the default encoder needs no torch in the process (about 470 MB of
+    memory before the first sentence): once exported, the int8 file is read by ONNX
+    Runtime alone."""
+    from qual_nlp.resources import encoder_path
+    from qual_nlp.resources.onnx import export_folder
+
+    export_folder(encoder_path("multilingual-e5-small"))  # the export itself needs torch
+    script = (
+        "import sys\n"
+        "from qual_nlp.suggest.embed import Embedder\n"
+        "v = Embedder().encode(['Le transport est difficile.', 'The bus never comes.'])\n"
+        "assert v.shape == (2, 384), v.shape\n"
+        "print(sorted(m for m in ('torch', 'transformers', 'sentence_transformers', 'optimum')"
+        " if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=os.environ.copy()
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

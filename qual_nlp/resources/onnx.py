@@ -145,15 +145,30 @@ def _quantise(source: Path, target: Path, preset: str) -> None:
     )
 
 
-def load_onnx(path: Path, *, quantised: bool) -> Any:
-    """A sentence-transformers encoder of ``path`` running on ONNX Runtime (CPU)."""
-    import onnxruntime as ort
-    from sentence_transformers import SentenceTransformer
+def load_onnx(path: Path, *, quantised: bool, lean: bool = True) -> Any:
+    """An encoder of ``path`` running on ONNX Runtime (CPU): the exported pipeline read by
+    :class:`~qual_nlp.resources.onnx_runtime.OnnxSentenceEncoder` (no torch in the
+    process), or sentence-transformers' ONNX backend for a pipeline that reader does not
+    implement (or with ``lean=False``). The export itself needs torch, once."""
+    from qual_nlp.resources.onnx_runtime import OnnxSentenceEncoder, UnsupportedPipeline
 
     folder = export_folder(path)
     name = f"onnx/{_int8_name(quantisation_preset())}" if quantised else "onnx/model.onnx"
     if not (folder / name).is_file():
         raise ModelError(f"{folder}: no {name}; delete the folder so it is exported again")
+    if lean:
+        try:
+            return OnnxSentenceEncoder(folder, name.split("/", 1)[1])
+        except UnsupportedPipeline:
+            pass
+        except Exception as exc:  # pragma: no cover - corrupt export
+            raise ModelError(
+                f"the ONNX encoder in {folder} could not be loaded ({exc}); delete that folder "
+                "so it is exported again"
+            ) from exc
+    import onnxruntime as ort
+    from sentence_transformers import SentenceTransformer
+
     options = ort.SessionOptions()
     options.intra_op_num_threads = max(1, os.cpu_count() or 1)
     try:
