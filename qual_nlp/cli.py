@@ -545,6 +545,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         max_upload_bytes=int(args.max_mb * 1_000_000),
+        workers=args.workers,
         log_level=args.log_level,
     )
     return 0
@@ -810,6 +811,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     p.add_argument("--max-mb", type=float, default=50.0, help="largest file accepted, in MB")
+    p.add_argument(
+        "--workers", type=int, default=1, help="worker processes (default 1; e.g. one per core)"
+    )
     p.add_argument(
         "--log-level",
         default="info",

@@ -38,8 +38,11 @@ def create_app(
     *,
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD,
     token_hours: float | None = None,
+    exports: str | Path | None = None,
 ) -> FastAPI:
-    """The API over the project at ``location`` (a file or a database URL)."""
+    """The API over the project at ``location`` (a file or a database URL). ``exports``:
+    the folder export jobs write to (shared by the worker processes of one server; a new
+    temporary folder when not given)."""
     from qual_nlp.api import routes
     from qual_nlp.project import Project
 
@@ -64,6 +67,7 @@ def create_app(
     )
     app.state.project = project
     app.state.max_upload_bytes = int(max_upload_bytes)
+    app.state.exports = None if exports is None else Path(exports)
     routes.install(app, API_PREFIX)
     _error_answers(app)
     app.add_middleware(TokenGate, project=project, max_upload_bytes=int(max_upload_bytes))

@@ -65,7 +65,7 @@ def acting(request: Request) -> Any:
         raise AccessDeniedError(
             f"Refused: {request.method} {request.url.path} has no access rule; nobody may use it."
         )
-    project = request.app.state.project.as_user(request.state.actor)
+    project = request.app.state.project.for_request(request.state.actor)
     project.access.require_active()
     for action in needs:
         project.access.require(action)
@@ -475,7 +475,7 @@ def _started(job_id: int) -> dict[str, Any]:
 
 
 def _exports(request: Request) -> Path:
-    folder = getattr(request.app.state, "exports", None)
+    folder = request.app.state.exports
     if folder is None:
         folder = Path(tempfile.mkdtemp(prefix="qual_nlp_exports_"))
         request.app.state.exports = folder

@@ -35,6 +35,15 @@ class AccessService(Service):
 
     lockout = policy.LockoutPolicy()
     tokens = policy.TokenPolicy()
+    #: the account as read once for one request (see :meth:`hold`); None: read each time
+    _held: Actor | None = None
+
+    def hold(self, actor: Actor) -> None:
+        """Use ``actor`` (its account just read, e.g. with its token) as the account's
+        current state for the rest of this project object's life: one HTTP request reads
+        the account once instead of at every check. Long-lived projects (the app, the
+        command line) never hold, so a changed role or a disabled account applies at once."""
+        self._held = actor
 
     # -------------------------------------------------------------- deciding
     @property
@@ -56,6 +65,8 @@ class AccessService(Service):
         actor = self.actor
         if actor is None:
             return None
+        if self._held is not None and self._held.name == actor.name:
+            return self._held
         user = self.store.users.get(actor.name)
         if user is None or not user.enabled:
             return Actor(actor.name, "")  # no role: may do nothing

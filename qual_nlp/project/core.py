@@ -121,8 +121,16 @@ class Project:
 
     def with_token(self, token: str) -> Project:
         """The project acting as the user an HTTP API bearer token stands for (see
-        :meth:`AccessService.actor_for_token`: unknown, expired or revoked tokens refused)."""
-        return self.as_user(self.access.actor_for_token(token))
+        :meth:`AccessService.actor_for_token`: unknown, expired or revoked tokens refused),
+        for one request: the account is read once (:meth:`AccessService.hold`)."""
+        return self.for_request(self.access.actor_for_token(token))
+
+    def for_request(self, actor: Actor) -> Project:
+        """The project acting as ``actor``, whose account was just checked (its token), for
+        one request: the account is not read again at each check."""
+        project = Project(self.store, actor=actor)
+        project.access.hold(actor)
+        return project
 
     def reopen(self) -> Project:
         """The same project acting as the same user, on connections of its own (for work in
