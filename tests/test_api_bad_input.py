@@ -327,4 +327,4 @@ def test_the_integrity_check_finds_a_broken_project(tmp_path):
         assert project.integrity() == []
         with project.store.engine.begin() as conn:
             conn.exec_driver_sql('UPDATE segments SET "end" = 10000000 WHERE id = 1')
-        assert project.integrity() == ["1 segments lie outside their document's text"]
+        assert project.integrity() == ["1 documents have segments outside their text"]

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import case as sql_case
 from sqlalchemy.engine import Connection, Engine
 
 from qual_nlp.errors import RecordNotFoundError, StorageError
@@ -584,17 +585,28 @@ class Store:
                 for row in conn.exec_driver_sql("PRAGMA foreign_key_check").all():
                     problems.append(f"table {row[0]} row {row[1]} points to a missing {row[2]}")
             seg, doc = t.segments, t.documents
+            # per document, so each text's length is computed once
+            spans = (
+                select(
+                    seg.c.document_id,
+                    func.min(seg.c.start).label("first"),
+                    func.max(seg.c.end).label("last"),
+                    func.sum(sql_case((seg.c.end < seg.c.start, 1), else_=0)).label("reversed"),
+                )
+                .group_by(seg.c.document_id)
+                .subquery()
+            )
             outside = conn.execute(
                 select(func.count())
-                .select_from(seg.join(doc, seg.c.document_id == doc.c.id))
+                .select_from(doc.join(spans, spans.c.document_id == doc.c.id))
                 .where(
-                    (seg.c.start < 0)
-                    | (seg.c.end < seg.c.start)
-                    | (seg.c.end > func.length(doc.c.text))
+                    (spans.c.first < 0)
+                    | (spans.c.reversed > 0)
+                    | (spans.c.last > func.length(doc.c.text))
                 )
             ).scalar()
             if outside:
-                problems.append(f"{outside} segments lie outside their document's text")
+                problems.append(f"{outside} documents have segments outside their text")
             orphans = conn.execute(
                 select(func.count())
                 .select_from(t.codings.outerjoin(seg, t.codings.c.segment_id == seg.c.id))
