@@ -435,3 +435,4 @@ class Job:
     actor: str | None = None  # who started it (None in solo mode)
     created_at: str = ""
     updated_at: str = ""
+    runner: str | None = None  # host:pid of the process that runs it

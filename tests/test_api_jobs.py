@@ -83,6 +83,21 @@ def test_a_failed_job_reports_what_to_fix_and_a_refused_one_never_starts(team, t
     assert len(project.store.jobs.all()) == before
 
 
+def test_a_job_whose_server_process_stopped_reads_as_failed(team):
+    import socket
+
+    project, _ = team
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    store = project.store
+    orphan = store.jobs.create("suggest", "lea", f"{socket.gethostname()}:{dead.pid}")
+    elsewhere = store.jobs.create("train", "lea", "another-host:1")
+    lead = project.as_user("lea")
+    job = lead.jobs.get(orphan)
+    assert job.state == "failed" and "stopped before it ended" in job.error
+    assert lead.jobs.get(elsewhere).state == "queued"  # it may be running on that host
+
+
 def test_many_clients_deciding_through_the_served_api_lose_no_write(project_location):
     """benchmarks/api_load.py, small: a real uvicorn server, clients deciding at once."""
     result = subprocess.run(

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import shutil
+import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -50,7 +52,7 @@ class JobService(Service):
         """Record a ``queued`` job and run ``work`` in a thread; returns the job's id at
         once. ``cleanup`` runs when the work ends, however it ends (temporary files)."""
         actor = self._project.actor
-        job_id = int(self.store.jobs.create(kind, actor.name if actor else None))
+        job_id = int(self.store.jobs.create(kind, actor.name if actor else None, _runner()))
         thread = threading.Thread(
             target=self._run,
             args=(job_id, work, cleanup),
@@ -91,6 +93,14 @@ class JobService(Service):
         """A job: its state, progress and result or error (one's own; a lead sees all)."""
         job: Job = self.store.jobs.get(int(job_id))
         self._project.access.require_owner(job.actor, f"job {job_id}")
+        if job.state in ("queued", "running") and _gone(job.runner):
+            self.store.jobs.finish(
+                job.id,
+                "failed",
+                error=f"the server process that ran this {job.kind} job stopped before it "
+                "ended; start the job again",
+            )
+            job = self.store.jobs.get(job.id)
         return job
 
     def mine(self, limit: int = 50) -> list[Job]:
@@ -156,6 +166,26 @@ class JobService(Service):
             }
 
         return self.start("export", work)
+
+
+def _runner() -> str:
+    """This process, as a job records who runs it (host:pid)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _gone(runner: str | None) -> bool:
+    """True when ``runner`` (host:pid) is a process of this host that no longer runs
+    (a job of another host is left as it is: it may be running there)."""
+    host, _, pid = (runner or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def import_report(outcomes: Sequence[Any]) -> dict[str, Any]:

@@ -31,6 +31,7 @@ def _job(row: Any) -> Job:
         actor=row.actor,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        runner=row.runner,
     )
 
 
@@ -40,8 +41,8 @@ class Jobs:
     def __init__(self, journal: Journal) -> None:
         self.journal = journal
 
-    def create(self, kind: str, actor: str | None) -> int:
-        """A new job, ``queued``; returns its id."""
+    def create(self, kind: str, actor: str | None, runner: str | None = None) -> int:
+        """A new job, ``queued``, run by ``runner`` (host:pid); returns its id."""
         stamp = now()
         with self.journal.write(actor or "system", "start job", "job", kind) as conn:
             return int(
@@ -49,6 +50,7 @@ class Jobs:
                     insert(t.jobs).values(
                         kind=kind,
                         actor=actor,
+                        runner=runner,
                         state="queued",
                         done=0,
                         total=0,

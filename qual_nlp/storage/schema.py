@@ -323,6 +323,7 @@ jobs = Table(
     Column("id", Integer, primary_key=True),
     Column("kind", String(50), nullable=False),
     Column("actor", String(200)),  # None in solo mode
+    Column("runner", String(300)),  # host:pid of the process running it
     Column("state", String(20), nullable=False),  # queued | running | done | failed
     Column("done", Integer, nullable=False, default=0),
     Column("total", Integer, nullable=False, default=0),

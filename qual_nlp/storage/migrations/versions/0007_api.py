@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=50), nullable=False),
         sa.Column("actor", sa.String(length=200), nullable=True),
+        sa.Column("runner", sa.String(length=300), nullable=True),
         sa.Column("state", sa.String(length=20), nullable=False),
         sa.Column("done", sa.Integer(), nullable=False),
         sa.Column("total", sa.Integer(), nullable=False),
