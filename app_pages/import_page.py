@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from app_pages import common
+from app_pages import common, jobs
 from qual_nlp.ingest.batch import SOURCE_TYPES
 from qual_nlp.records import ImportOutcome
 
@@ -47,10 +47,12 @@ def outcomes_frame(outcomes: list[ImportOutcome]) -> pd.DataFrame:
 
 
 def _run(paths: list[Path], options: dict[str, Any]) -> None:
+    """Import as a job (the one the HTTP API runs), its progress drawn as it goes."""
     proj = common.project()
     try:
-        bar = common.ProgressBar("Importing", "files")
-        outcomes = proj.import_files(paths, actor=common.coder(), progress=bar, **options)
+        job_id = proj.jobs.import_files(paths, actor=common.coder(), **options)
+        files = jobs.follow(proj, job_id, "Importing", "files").result["files"]
+        outcomes = [ImportOutcome(**(f | {"warnings": tuple(f["warnings"])})) for f in files]
     except Exception as exc:  # a bad metadata file or option stops the whole batch
         st.session_state["import_error"] = str(exc)
         return

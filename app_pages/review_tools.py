@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_pages import common
+from app_pages import common, jobs
 from qual_nlp import access as rules
 from qual_nlp.project import Project
 from qual_nlp.records import Codebook
@@ -110,7 +110,7 @@ def model_panel(proj: Project) -> None:
         retrain = b.button("Retrain on my reviews", key="review_retrain", type="primary")
         if suggest:
             with common.guarded("Suggest"):
-                done = proj.model.suggest(progress=common.ProgressBar("Suggesting"))
+                done = jobs.follow(proj, proj.jobs.suggest(), "Suggesting").result
                 st.session_state["review_model_msg"] = (
                     f"{done['model']}: {done['suggestions']} suggestions on "
                     f"{done['segments']} segments in {done['seconds']} s."
@@ -122,7 +122,7 @@ def model_panel(proj: Project) -> None:
                 forget_queue()
         if retrain:
             with common.guarded("Retrain"):
-                done = proj.model.train(progress=common.ProgressBar("Training"))
+                done = jobs.follow(proj, proj.jobs.train(), "Training").result
                 forget_queue()
                 st.session_state["review_model_msg"] = (
                     f"Not trained: {done['message']}"

@@ -525,6 +525,32 @@ def cmd_app(args: argparse.Namespace) -> int:
     return accounts.serve(command)
 
 
+@command("serve")
+def cmd_serve(args: argparse.Namespace) -> int:
+    from qual_nlp.project import Project
+
+    Project.open(args.project).close()  # a missing project fails here, with how to make it
+    refused = accounts.refuse_open_host(str(args.project), args.host, what="API")
+    if refused is not None:
+        return refused
+    from qual_nlp.api.server import run
+
+    print(
+        f"serving {args.project} on http://{args.host}:{args.port}/api/v1 "
+        f"(OpenAPI: http://{args.host}:{args.port}/openapi.json)",
+        file=sys.stderr,
+    )
+    run(
+        args.project,
+        host=args.host,
+        port=args.port,
+        max_upload_bytes=int(args.max_mb * 1_000_000),
+        workers=args.workers,
+        log_level=args.log_level,
+    )
+    return 0
+
+
 # ------------------------------------------------------------------ parser
 def _filter_options(p: argparse.ArgumentParser) -> None:
     """The cross-case filters shared by matrix and export."""
@@ -751,10 +777,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add(
         "users",
-        "Accounts: add NAME --role R, list, passwd NAME, disable|enable NAME, role NAME R. "
+        "Accounts: add NAME --role R, list, passwd NAME, disable|enable NAME, role NAME R, "
+        "revoke NAME (every HTTP API token of NAME). "
         "Passwords come from a prompt or from stdin (twice), never from the command line.",
     )
-    p.add_argument("action", choices=["add", "list", "passwd", "disable", "enable", "role"])
+    p.add_argument(
+        "action", choices=["add", "list", "passwd", "disable", "enable", "role", "revoke"]
+    )
     p.add_argument("name", nargs="?", metavar="NAME", help="the user concerned")
     p.add_argument("new_role", nargs="?", metavar="ROLE", help="with 'role': the new role")
     p.add_argument(
@@ -772,6 +801,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--port", type=int, help="port (default: Streamlit's 8501)")
     p.add_argument("--headless", action="store_true", help="do not open a browser")
+
+    p = add("serve", "Serve the HTTP API (/api/v1, OpenAPI at /openapi.json) with uvicorn.")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1, this computer only); another one, "
+        "e.g. 0.0.0.0, needs a project with user accounts",
+    )
+    p.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    p.add_argument("--max-mb", type=float, default=50.0, help="largest file accepted, in MB")
+    p.add_argument(
+        "--workers", type=int, default=1, help="worker processes (default 1; e.g. one per core)"
+    )
+    p.add_argument(
+        "--log-level",
+        default="info",
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="uvicorn's log level (default: info)",
+    )
     return parser
 
 

@@ -390,3 +390,49 @@ class DeidTerm:
     mode: str  # always | never
     kind: str = "PERSON"
     id: int | None = None
+
+
+# --------------------------------------------------------------------------
+# The HTTP API: tokens and jobs
+# --------------------------------------------------------------------------
+
+#: States of a job, in order: started, working, then finished one way or the other.
+JOB_STATES: tuple[str, ...] = ("queued", "running", "done", "failed")
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    """A bearer token just issued to a signed-in user. ``token`` is shown once: the store
+    keeps only its SHA-256."""
+
+    token: str
+    user: str
+    expires_at: str  # ISO 8601 UTC
+
+
+@dataclass(frozen=True)
+class StoredToken:
+    """What the store knows of a token (found by its digest): whose, until when, revoked."""
+
+    user: str
+    created_at: str
+    expires_at: str
+    revoked_at: str | None = None
+
+
+@dataclass(frozen=True)
+class Job:
+    """Long work started by a request (import, suggest, train, export): its state, how far
+    it is (``done`` of ``total`` units) and, once finished, its result or its error."""
+
+    id: int
+    kind: str
+    state: str  # one of JOB_STATES
+    done: int = 0
+    total: int = 0
+    result: Any = None  # JSON-able, once done
+    error: str | None = None  # what went wrong and how to fix it, once failed
+    actor: str | None = None  # who started it (None in solo mode)
+    created_at: str = ""
+    updated_at: str = ""
+    runner: str | None = None  # host:pid of the process that runs it

@@ -5,7 +5,8 @@ it serves, so the command line, the app and any later API obey the same rules:
 
 * :mod:`~qual_nlp.access.policy` — roles, actions and the one deciding function;
 * :mod:`~qual_nlp.access.passwords` — argon2id hashes (argon2-cffi), rehash on sign-in;
-* :mod:`~qual_nlp.access.lockout` — waiting after repeated failures, session expiry.
+* :mod:`~qual_nlp.access.lockout` — waiting after repeated failures, session expiry;
+* :mod:`~qual_nlp.access.tokens` — the HTTP API's bearer tokens: made, kept hashed, expiring.
 
 >>> from qual_nlp.access import decide, SEE_SUGGESTIONS
 >>> from qual_nlp.records import Actor
@@ -43,6 +44,7 @@ from qual_nlp.access.policy import (
     may,
     plain_language,
 )
+from qual_nlp.access.tokens import TokenPolicy, token_digest
 
 __all__ = [
     "ACTIONS",
@@ -66,6 +68,7 @@ __all__ = [
     "Decision",
     "LockoutPolicy",
     "SessionPolicy",
+    "TokenPolicy",
     "check_password_rules",
     "check_role",
     "coder_role_of",
@@ -73,5 +76,6 @@ __all__ = [
     "hash_password",
     "may",
     "plain_language",
+    "token_digest",
     "verify_password",
 ]

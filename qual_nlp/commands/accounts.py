@@ -117,6 +117,9 @@ def run_users(args: argparse.Namespace, emit: Emit) -> int:
         elif action == "passwd":
             project.access.set_password(name, new_password(name))
             emit(args, {"passwd": name}, f"password of {name} changed")
+        elif action == "revoke":
+            count = project.access.revoke_tokens(name)
+            emit(args, {"revoked": count, "user": name}, f"{count} API tokens of {name} revoked")
         elif action in ("disable", "enable"):
             project.access.set_enabled(name, action == "enable")
             emit(args, {action: name}, f"{name} {action}d")
@@ -132,7 +135,7 @@ def run_users(args: argparse.Namespace, emit: Emit) -> int:
     return 0
 
 
-def refuse_open_host(project: str, host: str) -> int | None:
+def refuse_open_host(project: str, host: str, what: str = "app") -> int | None:
     """Exit status 2 (with how to add a user) when a project without accounts would be
     served beyond this computer; None when it may be served."""
     if host in LOOPBACK:
@@ -143,7 +146,7 @@ def refuse_open_host(project: str, host: str) -> int | None:
         if opened.has_users():
             return None
     print(
-        f"error: {project} has no user accounts, so the app only listens on 127.0.0.1 "
+        f"error: {project} has no user accounts, so the {what} only listens on 127.0.0.1 "
         f"(solo mode). To serve it on {host}, add the lead first:\n"
         f"  qual-nlp users {project} add NAME --role lead\n"
         "then the other users (qual-nlp users PROJECT add NAME --role ROLE --user LEAD).",

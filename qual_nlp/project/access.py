@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from qual_nlp import access as policy
 from qual_nlp.errors import AccessDeniedError, RecordNotFoundError, SignInError, ValidationError
 from qual_nlp.project.service import Service
-from qual_nlp.records import Actor, User
+from qual_nlp.records import Actor, ApiToken, User
 
 NOT_SIGNED_IN = "(not signed in)"
 SIGN_IN_HINT = (
@@ -34,6 +34,16 @@ class AccessService(Service):
     """Who acts on the project and what they may do (``project.access``)."""
 
     lockout = policy.LockoutPolicy()
+    tokens = policy.TokenPolicy()
+    #: the account as read once for one request (see :meth:`hold`); None: read each time
+    _held: Actor | None = None
+
+    def hold(self, actor: Actor) -> None:
+        """Use ``actor`` (its account just read, e.g. with its token) as the account's
+        current state for the rest of this project object's life: one HTTP request reads
+        the account once instead of at every check. Long-lived projects (the app, the
+        command line) never hold, so a changed role or a disabled account applies at once."""
+        self._held = actor
 
     # -------------------------------------------------------------- deciding
     @property
@@ -55,6 +65,8 @@ class AccessService(Service):
         actor = self.actor
         if actor is None:
             return None
+        if self._held is not None and self._held.name == actor.name:
+            return self._held
         user = self.store.users.get(actor.name)
         if user is None or not user.enabled:
             return Actor(actor.name, "")  # no role: may do nothing
@@ -208,6 +220,56 @@ class AccessService(Service):
             raise SignInError(f"The account {name!r} is disabled. Ask a lead to enable it.")
         self.store.users.record_sign_in(name, rehashed)
         return Actor(user.name, user.role)
+
+    # ---------------------------------------------------------- API tokens
+    def issue_token(self, name: str, password: str, *, now: datetime | None = None) -> ApiToken:
+        """Sign in (failures counted as for any sign-in) and issue a bearer token for the
+        HTTP API; only its SHA-256 is stored, the token itself is returned once."""
+        if not self.has_users():
+            raise SignInError(
+                f"{self.store.location} has no user accounts, so the API has nobody to sign "
+                "in. Add the lead first: qual-nlp users PROJECT add NAME --role lead"
+            )
+        now = now or datetime.now(UTC)
+        actor = self.sign_in(name, password, now=now)
+        token, digest, expires = self.tokens.issue(now)
+        self.store.tokens.add(digest, actor.name, expires)
+        return ApiToken(token, actor.name, expires)
+
+    def actor_for_token(self, token: str, *, now: datetime | None = None) -> Actor:
+        """The actor a bearer token stands for; :class:`SignInError` (and a logged
+        refusal) when it is unknown, expired or revoked, or its account is disabled."""
+        stored = self.store.tokens.find(policy.token_digest(token)) if token else None
+        reason = self.tokens.refusal(stored, now or datetime.now(UTC))
+        user = None if stored is None else self.store.users.get(stored.user)
+        if reason is None and (user is None or not user.enabled):
+            reason = f"the account {stored.user!r} is disabled or removed"  # type: ignore[union-attr]
+        if reason is not None or user is None:
+            who = stored.user if stored is not None else NOT_SIGNED_IN
+            self.store.users.log_refusal(who, "use an API token", str(reason))
+            raise SignInError(f"Refused: {reason}.")
+        return Actor(user.name, user.role)
+
+    def revoke_tokens(self, name: str, *, token: str | None = None) -> int:
+        """Revoke every API token of ``name`` (or only ``token``): a lead for anyone,
+        anyone for themselves. Returns how many were revoked."""
+        if self.actor is None or self.actor.name != name:
+            self.require(policy.MANAGE_USERS)
+        self._known(name)
+        digest = None if token is None else policy.token_digest(token)
+        return int(self.store.tokens.revoke(name, actor=self._who(name), token_hash=digest))
+
+    def require_owner(self, owner: str | None, what: str) -> None:
+        """Refuse (and log) reading ``what`` someone else started, unless a lead."""
+        actor = self.actor
+        if actor is None or owner == actor.name:
+            self.require_active()
+            return
+        answer = self.decision(policy.MANAGE_USERS)
+        if not answer.allowed:
+            reason = f"{actor.name} may not see {what}, started by someone else"
+            self.store.users.log_refusal(actor.name, f"see {what}", reason)
+            raise AccessDeniedError(f"Refused: {reason}.")
 
     def actor_named(self, name: str) -> Actor:
         """The actor of an existing, enabled account (trusted callers: scripts, tests)."""

@@ -23,6 +23,7 @@ from qual_nlp.project.access import AccessService
 from qual_nlp.project.agreement import AgreementService
 from qual_nlp.project.analysis import AnalysisService
 from qual_nlp.project.deid import DeidService
+from qual_nlp.project.jobs import JobService
 from qual_nlp.project.model import ModelService
 from qual_nlp.project.review import ReviewService
 from qual_nlp.project.service import Progress
@@ -36,8 +37,8 @@ class Project:
 
     It holds the store and *has* the services that work on it: ``review`` (the queue
     and coders' decisions), ``model`` (suggest, train), ``agreement`` (triangulation),
-    ``analysis`` (matrices and exports), ``deid`` (de-identification) and ``access``
-    (accounts and the rules).
+    ``analysis`` (matrices and exports), ``deid`` (de-identification), ``access``
+    (accounts and the rules) and ``jobs`` (long work in the background, with progress).
 
     ``actor`` is who acts (:meth:`sign_in`, :meth:`as_user`); ``None`` in solo mode. In a
     project with accounts every read and write is checked by ``access`` for the actor.
@@ -52,6 +53,7 @@ class Project:
         self.agreement = AgreementService(self)
         self.analysis = AnalysisService(self)
         self.deid = DeidService(self)
+        self.jobs = JobService(self)
 
     # ------------------------------------------------------------ lifecycle
     @classmethod
@@ -117,10 +119,33 @@ class Project:
             actor = self.access.actor_named(actor)
         return Project(self.store, actor=actor)
 
+    def with_token(self, token: str) -> Project:
+        """The project acting as the user an HTTP API bearer token stands for (see
+        :meth:`AccessService.actor_for_token`: unknown, expired or revoked tokens refused),
+        for one request: the account is read once (:meth:`AccessService.hold`)."""
+        return self.for_request(self.access.actor_for_token(token))
+
+    def for_request(self, actor: Actor) -> Project:
+        """The project acting as ``actor``, whose account was just checked (its token), for
+        one request: the account is not read again at each check."""
+        project = Project(self.store, actor=actor)
+        project.access.hold(actor)
+        return project
+
+    def reopen(self) -> Project:
+        """The same project acting as the same user, on connections of its own (for work in
+        another thread; close it when done)."""
+        return Project(self.store.reopen(), actor=self.actor)
+
     def sign_in(self, name: str, password: str) -> Project:
         """The project acting as ``name`` once the password is checked (see
         :meth:`AccessService.sign_in`: failures are counted, then the account waits)."""
         return self.as_user(self.access.sign_in(name, password))
+
+    def integrity(self) -> list[str]:
+        """What is wrong in the project's database (nothing, normally): see
+        :meth:`qual_nlp.storage.Store.integrity`."""
+        return list(self.store.integrity())
 
     def events(self, limit: int | None = None) -> pd.DataFrame:
         """The event journal (who did what, refusals too), newest first; a lead's view."""
@@ -542,39 +567,51 @@ class Project:
 
     def segments_report(self) -> list[dict[str, Any]]:
         """Every segment with its codings, as the ``segments --json`` contract lists them."""
-        segments = self.segments()
+        return _report(self.segments(), self.codings())
+
+    def segments_page(
+        self,
+        *,
+        limit: int = 100,
+        offset: int = 0,
+        case: str | None = None,
+        document: str | None = None,
+        role: str | None = None,
+        source_type: str | None = None,
+        code: str | None = None,
+        status: str | None = None,
+    ) -> dict[str, Any]:
+        """One page of :meth:`segments_report`, filtered: ``{"total": N, "segments": […]}``.
+
+        ``role`` is the speaker's role; ``code`` (a code path) and ``status`` (suggested,
+        accepted, rejected) keep segments holding a coding the actor may see that matches
+        both."""
+        segments = self.segments(**({"document": document} if document else {}))
+        for column, wanted in (("case", case), ("role", role), ("source_type", source_type)):
+            if wanted is not None:
+                segments = segments[segments[column] == wanted]
         codings = self.codings()
-        by_segment: dict[int, list[dict[str, Any]]] = {}
-        for row in codings.dropna(subset=["segment_id"]).itertuples(index=False):
-            by_segment.setdefault(int(row.segment_id), []).append(
-                {
-                    "code": row.code,
-                    "facet": row.facet,
-                    "coder": row.coder,
-                    "status": row.status,
-                    "score": None if pd.isna(row.score) else round(float(row.score), 4),
-                }
-            )
-        out = []
-        segments = segments.astype(object).where(segments.notna(), None)
-        for row in segments.itertuples(index=False):
-            out.append(
-                {
-                    "id": int(row.segment_id),
-                    "document": row.document,
-                    "case": row.case,
-                    "source_type": row.source_type,
-                    "speaker": row.speaker,
-                    "role": row.role,
-                    "is_interviewer": bool(row.is_interviewer),
-                    "timestamp": row.timestamp,
-                    "start": int(row.start),
-                    "end": int(row.end),
-                    "text": row.text,
-                    "codings": by_segment.get(int(row.segment_id), []),
-                }
-            )
-        return out
+        if code is not None or status is not None:
+            chosen = codings
+            if code is not None:
+                if code not in {c.path for c in self.codebook().codes}:
+                    raise RecordNotFoundError(
+                        f"code {code!r} is not in the codebook. Use a code path such as "
+                        "'valence/barrier' (GET /api/v1/codebook lists them)."
+                    )
+                chosen = chosen[chosen["code"] == code]
+            if status is not None:
+                chosen = chosen[chosen["status"] == status]
+            segments = segments[segments["segment_id"].isin(chosen["segment_id"].dropna())]
+        total = len(segments)
+        page = segments.iloc[offset : offset + limit]
+        codings = codings[codings["segment_id"].isin(page["segment_id"])]
+        return {
+            "total": total,
+            "limit": limit,
+            "offset": offset,
+            "segments": _report(page, codings),
+        }
 
     # --------------------------------------------------------------- coding
     def add_codings(self, codings: Sequence[Coding], actor: str = "system") -> int:
@@ -628,6 +665,41 @@ class Project:
         from qual_nlp.codebook import dump_codebook
 
         return str(dump_codebook(self.codebook()))
+
+
+def _report(segments: pd.DataFrame, codings: pd.DataFrame) -> list[dict[str, Any]]:
+    """Segments with their codings, as the ``segments --json`` contract lists them."""
+    by_segment: dict[int, list[dict[str, Any]]] = {}
+    for row in codings.dropna(subset=["segment_id"]).itertuples(index=False):
+        by_segment.setdefault(int(row.segment_id), []).append(
+            {
+                "code": row.code,
+                "facet": row.facet,
+                "coder": row.coder,
+                "status": row.status,
+                "score": None if pd.isna(row.score) else round(float(row.score), 4),
+            }
+        )
+    out = []
+    segments = segments.astype(object).where(segments.notna(), None)
+    for row in segments.itertuples(index=False):
+        out.append(
+            {
+                "id": int(row.segment_id),
+                "document": row.document,
+                "case": row.case,
+                "source_type": row.source_type,
+                "speaker": row.speaker,
+                "role": row.role,
+                "is_interviewer": bool(row.is_interviewer),
+                "timestamp": row.timestamp,
+                "start": int(row.start),
+                "end": int(row.end),
+                "text": row.text,
+                "codings": by_segment.get(int(row.segment_id), []),
+            }
+        )
+    return out
 
 
 def _tag_paths(codebook: Codebook | None) -> dict[str, str]:

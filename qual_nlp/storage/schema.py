@@ -301,3 +301,34 @@ deid_pseudonyms = Table(
     Column("label", String(60), nullable=False),
     Column("created_at", String(40), nullable=False),
 )
+
+# ------------------------------------------------------------------ the HTTP API
+#: Bearer tokens of the HTTP API (migration 0007): only the SHA-256 of each token is kept.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("user_name", String(200), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("expires_at", String(40), nullable=False),  # ISO 8601 UTC
+    Column("revoked_at", String(40)),
+    Index("ix_api_tokens_user", "user_name"),
+)
+
+#: Long work started by a request (import, suggest, train, export), seen by every process.
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(50), nullable=False),
+    Column("actor", String(200)),  # None in solo mode
+    Column("runner", String(300)),  # host:pid of the process running it
+    Column("state", String(20), nullable=False),  # queued | running | done | failed
+    Column("done", Integer, nullable=False, default=0),
+    Column("total", Integer, nullable=False, default=0),
+    Column("result", Text),  # JSON
+    Column("error", Text),
+    Column("created_at", String(40), nullable=False),
+    Column("updated_at", String(40), nullable=False),
+)

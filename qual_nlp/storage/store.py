@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import case as sql_case
 from sqlalchemy.engine import Connection, Engine
 
 from qual_nlp.errors import RecordNotFoundError, StorageError
@@ -41,10 +42,12 @@ from qual_nlp.storage.codings import Codings
 from qual_nlp.storage.deid import DeidStore
 from qual_nlp.storage.dialect import binary, insert_ignore, upsert
 from qual_nlp.storage.engine import check_reachable, make_engine, migrate, writing
+from qual_nlp.storage.jobs import Jobs
 from qual_nlp.storage.journal import Journal, code_ids, now, text_hash, to_json
 from qual_nlp.storage.journal import ensure_coder as _ensure_coder
 from qual_nlp.storage.models import ModelVersions
 from qual_nlp.storage.queue import ReviewQueue
+from qual_nlp.storage.tokens import Tokens
 from qual_nlp.storage.users import Users
 
 __all__ = ["Store", "now", "text_hash"]
@@ -67,6 +70,8 @@ class Store:
         self.model_versions = ModelVersions(self.journal)
         self.assignments = Assignments(self.journal)
         self.users = Users(self.journal)
+        self.tokens = Tokens(self.journal)
+        self.jobs = Jobs(self.journal)
 
         self.deid = DeidStore(self.journal)
 
@@ -90,6 +95,18 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def reopen(self) -> Store:
+        """Another store on the same database, with connections of its own (for work in
+        another thread: SQLite connections belong to the thread that made them)."""
+        if (
+            self.engine.url.database in (None, "", ":memory:")
+            and self.engine.dialect.name == "sqlite"
+        ):
+            raise StorageError(
+                "an in-memory project cannot be opened a second time; use a project file"
+            )
+        return Store.open(self.engine.url.render_as_string(hide_password=False))
 
     @property
     def location(self) -> str:
@@ -567,6 +584,49 @@ class Store:
         if rows:  # another process may cache the same text meanwhile: keep its row
             with writing(self.engine) as conn, conn.begin():
                 insert_ignore(conn, t.embeddings, rows, ["text_hash", "encoder"])
+
+    def integrity(self) -> list[str]:
+        """Problems of the database, empty when there is none: SQLite's own checks (pages,
+        foreign keys); on both databases, segments outside their document's text and
+        codings whose segment or document is gone."""
+        problems: list[str] = []
+        with self.engine.connect() as conn:
+            if self.engine.dialect.name == "sqlite":
+                found = [r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check").all()]
+                problems += [f"SQLite integrity_check: {r}" for r in found if r != "ok"]
+                for row in conn.exec_driver_sql("PRAGMA foreign_key_check").all():
+                    problems.append(f"table {row[0]} row {row[1]} points to a missing {row[2]}")
+            seg, doc = t.segments, t.documents
+            # per document, so each text's length is computed once
+            spans = (
+                select(
+                    seg.c.document_id,
+                    func.min(seg.c.start).label("first"),
+                    func.max(seg.c.end).label("last"),
+                    func.sum(sql_case((seg.c.end < seg.c.start, 1), else_=0)).label("reversed"),
+                )
+                .group_by(seg.c.document_id)
+                .subquery()
+            )
+            outside = conn.execute(
+                select(func.count())
+                .select_from(doc.join(spans, spans.c.document_id == doc.c.id))
+                .where(
+                    (spans.c.first < 0)
+                    | (spans.c.reversed > 0)
+                    | (spans.c.last > func.length(doc.c.text))
+                )
+            ).scalar()
+            if outside:
+                problems.append(f"{outside} documents have segments outside their text")
+            orphans = conn.execute(
+                select(func.count())
+                .select_from(t.codings.outerjoin(seg, t.codings.c.segment_id == seg.c.id))
+                .where(t.codings.c.segment_id.is_not(None) & seg.c.id.is_(None))
+            ).scalar()
+            if orphans:
+                problems.append(f"{orphans} codings point to a segment that is gone")
+        return problems
 
     def dump(self) -> dict[str, Any]:
         """A JSON-ready summary (counts and meta), for reports."""
