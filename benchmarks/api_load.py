@@ -5,7 +5,8 @@ imports one transcript of ``--segments`` participant turns (as ``benchmarks/conc
 does), gives each of ``--clients`` coders an analyst account, starts ``qual-nlp serve`` as
 a real uvicorn process on a free port, and lets the clients (asyncio + httpx, one
 connection each, all in this process) sign in and then, all at once, each make
-``--decisions`` review decisions: ``GET /api/v1/review/next`` for the coder's next segment
+``--decisions`` review decisions (``--think-ms``: after a pause around that long, as a
+reviewer reads; 0, the default, saturates the server): ``GET /api/v1/review/next`` for the coder's next segment
 (``--no-next``: a segment from the coder's own shuffled plan instead), then
 ``POST /api/v1/review/decisions`` on it.
 
@@ -131,6 +132,7 @@ async def client(
     use_next: bool,
     start: asyncio.Event,
     ready: list[str],
+    think: float = 0.0,
 ) -> dict[str, Any]:
     import httpx
 
@@ -150,6 +152,8 @@ async def client(
         ready.append(coder)
         await start.wait()
         for i in range(decisions):
+            if think:  # a reviewer reads the passage; the pauses vary around ``think``
+                await asyncio.sleep(rng.uniform(0.5, 1.5) * think)
             segment = order[i % len(order)]
             if use_next:
                 began = time.perf_counter()
@@ -177,12 +181,17 @@ async def client(
 
 
 async def drive(
-    base: str, coders: list[str], decisions: int, segment_ids: list[int], use_next: bool
+    base: str,
+    coders: list[str],
+    decisions: int,
+    segment_ids: list[int],
+    use_next: bool,
+    think: float = 0.0,
 ) -> tuple[list[dict[str, Any]], float]:
     start = asyncio.Event()
     ready: list[str] = []
     tasks = [
-        asyncio.create_task(client(base, c, decisions, segment_ids, use_next, start, ready))
+        asyncio.create_task(client(base, c, decisions, segment_ids, use_next, start, ready, think))
         for c in coders
     ]
     while len(ready) < len(coders):
@@ -214,6 +223,7 @@ def run(
     *,
     use_next: bool = True,
     workers: int = 1,
+    think_ms: float = 0.0,
 ) -> dict[str, Any]:
     run_id = f"{os.getpid()}-{int(time.time())}"
     prepared = time.perf_counter()
@@ -226,7 +236,14 @@ def run(
     try:
         cpu_before = tree_cpu(server.pid)
         results, seconds = asyncio.run(
-            drive(f"http://127.0.0.1:{port}", coders, decisions, segment_ids, use_next)
+            drive(
+                f"http://127.0.0.1:{port}",
+                coders,
+                decisions,
+                segment_ids,
+                use_next,
+                think_ms / 1000,
+            )
         )
         server_cpu = tree_cpu(server.pid) - cpu_before
     finally:
@@ -250,6 +267,7 @@ def run(
         "segments_in_project": total_segments,
         "queue": "GET /review/next before each decision" if use_next else "own plan",
         "server_workers": workers,
+        "think_ms": think_ms,
         "prepare_seconds": round(prepare_seconds, 1),
         "seconds": round(seconds, 2),
         "decisions_per_second": round(total / seconds, 1) if seconds else None,
@@ -280,6 +298,13 @@ def main(argv: list[str] | None = None) -> int:
         "--no-next", action="store_true", help="decide from a plan, without asking the queue"
     )
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument(
+        "--think-ms",
+        type=float,
+        default=0.0,
+        help="each client's pause before each decision, as a reviewer reads the passage "
+        "(0: every client sends its next request at once, the server saturated)",
+    )
     args = parser.parse_args(argv)
     location = args.project or str(Path(tempfile.mkdtemp(prefix="qual_nlp_api_")) / "api.qnlp")
     result = run(
@@ -289,6 +314,7 @@ def main(argv: list[str] | None = None) -> int:
         args.segments,
         use_next=not args.no_next,
         workers=args.workers,
+        think_ms=args.think_ms,
     )
     json.dump(result, sys.stdout, indent=2)
     sys.stdout.write("\n")
