@@ -142,6 +142,7 @@ class AnalysisService(Service):
                 segments,
                 self._project.codebook(),
                 self._project.cases(),
+                memos=self._project.memos.frame(),
                 **filters,
             )
         )
@@ -176,6 +177,7 @@ class AnalysisService(Service):
             coders=tuple(self.store.coders()),
             codings=records,
             created_at=str(self.store.get_meta("created_at") or ""),
+            memos=self._project.memos.readable(),
             guids=self._guids(),
         )
 

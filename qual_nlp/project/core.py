@@ -23,6 +23,7 @@ from qual_nlp.project.access import AccessService
 from qual_nlp.project.agreement import AgreementService
 from qual_nlp.project.analysis import AnalysisService
 from qual_nlp.project.deid import DeidService
+from qual_nlp.project.memos import MemoService
 from qual_nlp.project.model import ModelService
 from qual_nlp.project.review import ReviewService
 from qual_nlp.project.service import Progress
@@ -36,8 +37,8 @@ class Project:
 
     It holds the store and *has* the services that work on it: ``review`` (the queue
     and coders' decisions), ``model`` (suggest, train), ``agreement`` (triangulation),
-    ``analysis`` (matrices and exports), ``deid`` (de-identification) and ``access``
-    (accounts and the rules).
+    ``analysis`` (matrices and exports), ``deid`` (de-identification), ``memos`` and
+    ``access`` (accounts and the rules).
 
     ``actor`` is who acts (:meth:`sign_in`, :meth:`as_user`); ``None`` in solo mode. In a
     project with accounts every read and write is checked by ``access`` for the actor.
@@ -52,6 +53,7 @@ class Project:
         self.agreement = AgreementService(self)
         self.analysis = AnalysisService(self)
         self.deid = DeidService(self)
+        self.memos = MemoService(self)
 
     # ------------------------------------------------------------ lifecycle
     @classmethod

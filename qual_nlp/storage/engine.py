@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from qual_nlp.errors import ProjectNotFoundError, StorageError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-HEAD = "0005"
+HEAD = "0006_memos"
 
 
 def to_url(location: str | Path) -> str:

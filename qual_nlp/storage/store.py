@@ -43,6 +43,7 @@ from qual_nlp.storage.dialect import binary, insert_ignore, upsert
 from qual_nlp.storage.engine import check_reachable, make_engine, migrate, writing
 from qual_nlp.storage.journal import Journal, code_ids, now, text_hash, to_json
 from qual_nlp.storage.journal import ensure_coder as _ensure_coder
+from qual_nlp.storage.memos import Memos
 from qual_nlp.storage.models import ModelVersions
 from qual_nlp.storage.queue import ReviewQueue
 from qual_nlp.storage.users import Users
@@ -67,6 +68,7 @@ class Store:
         self.model_versions = ModelVersions(self.journal)
         self.assignments = Assignments(self.journal)
         self.users = Users(self.journal)
+        self.memos = Memos(self.journal)
 
         self.deid = DeidStore(self.journal)
 
