@@ -141,6 +141,7 @@ PAGE_PATHS = {
     "Matrices": "matrices",
     "Agreement": "agreement",
     "Codebook": "codebook",
+    "Memos": "memos",
     "My segments": "my-segments",
 }
 
@@ -161,6 +162,8 @@ def visible(proj: Project, url_path: str) -> bool:
     plain = proj.access.plain_language()
     if url_path == "my-segments":
         return plain
+    if url_path == "memos":
+        return proj.access.may(rules.WRITE_MEMOS) or proj.access.may(rules.READ_MEMOS)
     if url_path == "review":
         return not plain and proj.access.may(rules.CODE)
     if url_path == "agreement":

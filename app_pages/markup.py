@@ -229,3 +229,196 @@ def codebook_html(codebook: Codebook, *, match: str = "") -> str:
         parts.append("</details>")
     parts.append("</div>")
     return "".join(parts)
+
+
+# ------------------------------------------------------- document with stripes
+#: The reading view's style (inside the document component's frame).
+READER_STYLE = """
+body{margin:0;font-family:"Source Sans Pro",system-ui,sans-serif;color:#222}
+.q-reader{height:var(--h,70vh);overflow-y:auto;border:1px solid #e3e6ea;border-radius:.4rem;
+  background:#fff;font-size:.95rem;line-height:1.6}
+.q-head,.q-row{display:flex;gap:.6rem;padding:0 .6rem}
+.q-head{position:sticky;top:0;background:#fafbfc;border-bottom:1px solid #e3e6ea;z-index:1}
+.q-t{flex:1;white-space:pre-wrap;min-height:1.6em;padding:.1rem 0}
+.q-head .q-t{font-size:.8rem;color:#666;align-self:end;padding:.3rem 0}
+.q-m{display:grid;grid-template-columns:repeat(var(--n),14px);column-gap:3px;flex:none}
+.q-m i{display:block;grid-row:1;border-radius:2px;cursor:pointer;min-height:1.2em}
+.q-m i.q-suggested{opacity:.45}.q-m i.q-rejected{opacity:.25;background-image:
+  repeating-linear-gradient(45deg,transparent 0 3px,#fff 3px 5px)}
+.q-head .q-m span{grid-row:1;writing-mode:vertical-rl;transform:rotate(180deg);font-size:.72rem;
+  max-height:9rem;overflow:hidden;white-space:nowrap;color:#333;padding:.3rem 0}
+mark{padding:0 1px;border-radius:2px;color:inherit;cursor:pointer}
+mark.q-on,.q-m i.q-on{outline:2px solid #111}
+"""
+
+
+@dataclass(frozen=True)
+class Stripe:
+    """A coding as the reader draws it: its id, offsets, code, coder, status and score."""
+
+    id: int
+    start: int
+    end: int
+    code: str
+    coder: str
+    status: str = "accepted"
+    score: float | None = None
+
+    def tip(self, labels: Mapping[str, str]) -> str:
+        """``Valence › Barrier — ana · accepted`` (and the score when there is one)."""
+        score = "" if self.score is None else f" · {self.score:.2f}"
+        return f"{labels.get(self.code, self.code)} — {self.coder} · {self.status}{score}"
+
+
+def stripes_from(rows: Iterable[Any]) -> list[Stripe]:
+    """Stripes from coding rows (``coding_id``, ``start``, ``end``, ``code``, ``coder``,
+    ``status``, ``score``)."""
+    out = []
+    for r in rows:
+        score = getattr(r, "score", None)
+        out.append(
+            Stripe(
+                int(r.coding_id),
+                int(r.start),
+                int(r.end),
+                str(r.code),
+                str(r.coder),
+                str(r.status),
+                None if score is None or score != score else float(score),
+            )
+        )
+    return out
+
+
+def _rows(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each line of ``text``, newlines excluded."""
+    rows, at = [], 0
+    while True:
+        nl = text.find("\n", at)
+        if nl < 0:
+            rows.append((at, len(text)))
+            return rows
+        rows.append((at, nl))
+        at = nl + 1
+
+
+def document_html(
+    text: str,
+    codings: Sequence[Stripe],
+    colors: Mapping[str, str],
+    labels: Mapping[str, str],
+    *,
+    order: Sequence[str] = (),
+) -> str:
+    """The reading view: the text line by line, coded passages highlighted in their
+    code's colour, and a margin with one labelled column of stripes per code.
+
+    Every piece of text carries its character offset (``data-s``), so a selection maps
+    back to offsets into ``text``; highlights and stripes carry the ids of their codings
+    (``data-k``), and a stripe's ``title`` says code, coder, status and score.
+    """
+    rank = {code: i for i, code in enumerate(order)}
+    n = len(text)
+    kept = [c for c in codings if 0 <= c.start < c.end <= n]
+    columns = sorted({c.code for c in kept}, key=lambda c: (rank.get(c, len(rank)), c))
+    column = {code: i + 1 for i, code in enumerate(columns)}
+    by_id = {c.id: c for c in kept}
+    rows = _rows(text)
+    starts = [a for a, _ in rows]
+
+    # the codings on each row (for its stripes), found by bisecting the row starts
+    from bisect import bisect_right
+
+    on_row: dict[int, list[Stripe]] = {}
+    for c in kept:
+        first, last = bisect_right(starts, c.start) - 1, bisect_right(starts, c.end - 1) - 1
+        for r in range(first, last + 1):
+            on_row.setdefault(r, []).append(c)
+
+    # cut points of the highlights: where a coding opens or closes
+    opens: dict[int, list[int]] = {}
+    closes: dict[int, list[int]] = {}
+    for c in kept:
+        opens.setdefault(c.start, []).append(c.id)
+        closes.setdefault(c.end, []).append(c.id)
+    cuts = sorted(set(opens) | set(closes))
+
+    marks: dict[tuple[int, ...], str] = {}  # the <mark ...> opening tag per set of codings
+
+    def mark_tag(active: tuple[int, ...]) -> str:
+        tag = marks.get(active)
+        if tag is None:
+            codes = sorted({by_id[i].code for i in active}, key=lambda c: (rank.get(c, 99), c))
+            first, last = safe_color(colors.get(codes[0])), safe_color(colors.get(codes[-1]))
+            tip = esc("\n".join(by_id[i].tip(labels) for i in active))
+            tag = (
+                f'<mark data-k="{" ".join(map(str, active))}" title="{tip}" '
+                f'style="background:{first}33;border-bottom:2px solid {last}" data-s='
+            )
+            marks[active] = tag
+        return tag
+
+    head = "".join(
+        f'<span style="grid-column:{column[code]};color:{safe_color(colors.get(code))}" '
+        f'title="{esc(labels.get(code, code))}">{esc(labels.get(code, code).split(" › ")[-1])}'
+        "</span>"
+        for code in columns
+    )
+    parts = [
+        f'<div class="q-reader" style="--n:{max(len(columns), 1)}">',
+        f'<div class="q-head"><div class="q-t">Codes →</div><div class="q-m">{head}</div></div>',
+    ]
+    active: dict[int, None] = {}
+    ci = 0  # next cut
+    for r, (a, b) in enumerate(rows):
+        # apply the cuts up to the row's start (closing before opening at one offset)
+        while ci < len(cuts) and cuts[ci] <= a:
+            _step(active, cuts[ci], opens, closes)
+            ci += 1
+        parts.append('<div class="q-row"><div class="q-t">')
+        at = a
+        while at < b or (at == a == b):
+            stop = cuts[ci] if ci < len(cuts) and cuts[ci] < b else b
+            if stop > at:
+                chunk = esc(text[at:stop])
+                if active:
+                    parts.append(f'{mark_tag(tuple(active))}"{at}">{chunk}</mark>')
+                else:
+                    parts.append(f'<span data-s="{at}">{chunk}</span>')
+            at = stop
+            if ci < len(cuts) and cuts[ci] == stop and stop < b:
+                _step(active, cuts[ci], opens, closes)
+                ci += 1
+            elif stop >= b:
+                break
+        parts.append('</div><div class="q-m">')
+        here = on_row.get(r)
+        if here:
+            by_code: dict[str, list[Stripe]] = {}
+            for c in here:
+                by_code.setdefault(c.code, []).append(c)
+            for code, group in by_code.items():
+                status = (
+                    "accepted" if any(c.status == "accepted" for c in group) else group[0].status
+                )
+                tip = esc("\n".join(c.tip(labels) for c in group))
+                ids = " ".join(str(c.id) for c in group)
+                parts.append(
+                    f'<i class="q-{status}" data-k="{ids}" title="{tip}" style="grid-column:'
+                    f'{column[code]};background:{safe_color(colors.get(code))}"></i>'
+                )
+        parts.append("</div></div>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def _step(
+    active: dict[int, None],
+    at: int,
+    opens: Mapping[int, list[int]],
+    closes: Mapping[int, list[int]],
+) -> None:
+    for i in closes.get(at, ()):
+        active.pop(i, None)
+    for i in opens.get(at, ()):
+        active[i] = None

@@ -117,3 +117,57 @@ def test_code_labels_walk_the_hierarchy() -> None:
 def test_markdown_escape_keeps_names_literal() -> None:
     assert md("C01_interview_*draft*.txt") == r"C01\_interview\_\*draft\*\.txt"
     assert md(None) == ""
+
+
+# ------------------------------------------------------------- reading view
+def _pieces_of(doc: str) -> list[tuple[int, str]]:
+    """(data-s offset, unescaped text) of every piece of text in the reading view."""
+    import html
+    import re
+
+    found = re.findall(r'<(?:span|mark)[^>]*?data-s="(\d+)"[^>]*>(.*?)</(?:span|mark)>', doc, re.S)
+    return [(int(at), html.unescape(chunk)) for at, chunk in found]
+
+
+def test_reading_view_pieces_carry_their_offsets_into_the_text() -> None:
+    from app_pages.markup import Stripe, document_html
+
+    text = f"Intro line\nÉlise: {ATTACK} waited 😀 long\n\nEnd of the 🚌 story."
+    codings = [
+        Stripe(1, 3, 25, "v/b", "ana"),
+        Stripe(2, 20, 60, "c/x", "bo", "suggested", 0.4),
+        Stripe(3, 58, len(text), "v/b", "bo"),
+    ]
+    doc = document_html(text, codings, {"v/b": "#c0392b"}, {"v/b": "Valence › Barrier"})
+    assert "<script" not in doc and "<img" not in doc
+    pieces_found = _pieces_of(doc)
+    for at, chunk in pieces_found:  # every piece is the text at its offset (code points)
+        assert text[at : at + len(chunk)] == chunk
+    assert "".join(c for _, c in pieces_found) == text.replace("\n", "")
+
+
+def test_reading_view_has_a_labelled_stripe_column_per_code_with_hover_details() -> None:
+    from app_pages.markup import Stripe, document_html
+
+    text = "line one\nline two\nline three"
+    codings = [
+        Stripe(7, 0, 13, "v/b", "ana", "accepted"),
+        Stripe(8, 0, 8, "v/b", "bo", "suggested", 0.81),
+        Stripe(9, 9, 17, "c/x", "model:m@1", "suggested", 0.5),
+    ]
+    labels = {"v/b": "Valence › Barrier", "c/x": "CMO › Context"}
+    doc = document_html(
+        text, codings, {"v/b": "#c0392b", "c/x": "#2980b9"}, labels, order=["v/b", "c/x"]
+    )
+    head = doc.split('class="q-head"', 1)[1].split('class="q-row"', 1)[0]
+    assert head.index(">Barrier</span>") < head.index(">Context</span>")
+    rows = doc.split('class="q-row"')[1:]
+    assert len(rows) == 3
+    first = rows[0].split('class="q-m"', 1)[1]
+    assert first.count("<i ") == 1  # one stripe per code, listing both coders
+    assert 'data-k="7 8"' in first
+    assert "Valence › Barrier — ana · accepted" in first
+    assert "Valence › Barrier — bo · suggested · 0.81" in first
+    second = rows[1].split('class="q-m"', 1)[1]
+    assert second.count("<i ") == 2 and "grid-column:2" in second
+    assert "<i " not in rows[2]

@@ -51,6 +51,48 @@ class ReviewService(Service):
         )
         return int(self.store.codings.code_span(document, start, end, code, coder, memo))
 
+    def coding(self, coding_id: int) -> dict[str, Any]:
+        """One coding (the columns of ``records.CODING_COLUMNS``), if the acting user may
+        read it: their own, or anyone's for whoever may see other coders' codings."""
+        frame = self._project.codings()
+        hit = frame[frame["coding_id"] == int(coding_id)]
+        if hit.empty:
+            raise RecordNotFoundError(
+                f"coding {coding_id} is not in the project (or not one you may read)"
+            )
+        return _row(hit.iloc[0])
+
+    def update_coding(
+        self, coding_id: int, *, code: str | None = None, memo: str | None = None
+    ) -> dict[str, Any]:
+        """Change the code or the memo of a coding: the coder's own (a lead: any)."""
+        found = self._changeable(coding_id)
+        who = self._project.actor.name if self._project.actor else str(found["coder"])
+        self.store.codings.update(int(coding_id), who, code=code, memo=memo)
+        return self.coding(coding_id)
+
+    def remove_coding(self, coding_id: int) -> None:
+        """Remove a coding: the coder's own (a lead: any)."""
+        found = self._changeable(coding_id)
+        who = self._project.actor.name if self._project.actor else str(found["coder"])
+        self.store.codings.delete(int(coding_id), who)
+
+    def _changeable(self, coding_id: int) -> dict[str, Any]:
+        found = self.coding(coding_id)
+        access = self._project.access
+        if self._project.actor is not None and access.may(rules.MANAGE_USERS):
+            return found
+        if found.get("segment_id") is not None:
+            access.require_segment(rules.CODE, int(found["segment_id"]), str(found["coder"]))
+        else:
+            restricted = access.assigned_segments() is not None
+            access.require(
+                rules.CODE,
+                assigned=False if restricted else None,
+                on_behalf_of=self._on_behalf(str(found["coder"])),
+            )
+        return found
+
     def next(
         self, coder: str, *, order: str = "uncertainty", n: int = 1, **filters: Any
     ) -> list[int]:

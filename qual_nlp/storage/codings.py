@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import and_, case, delete, func, insert, select
+from sqlalchemy import and_, case, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from qual_nlp.errors import RecordNotFoundError, ValidationError
@@ -264,6 +264,23 @@ class Codings:
             )
             result = conn.execute(insert(t.codings).values(**rows[0]))
             return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def update(
+        self, coding_id: int, actor: str, *, code: str | None = None, memo: str | None = None
+    ) -> None:
+        """Change a coding's code or memo (the reader's "edit")."""
+        after = {k: v for k, v in (("code", code), ("memo", memo)) if v is not None}
+        with self.journal.write(actor, "update", "coding", coding_id, after=after) as conn:
+            values: dict[str, Any] = {}
+            if code is not None:
+                ids = code_ids(conn)
+                if code not in ids:
+                    raise ValidationError(f"code {code!r} is not in the project's codebook")
+                values["code_id"] = ids[code]
+            if memo is not None:
+                values["memo"] = memo
+            if values:
+                conn.execute(update(t.codings).where(t.codings.c.id == coding_id).values(**values))
 
     def delete(self, coding_id: int, actor: str) -> None:
         with self.journal.write(actor, "delete", "coding", coding_id) as conn:
