@@ -158,9 +158,7 @@ def _record(segment_id: int, key: str, why_key: str) -> None:
     codes = list(st.session_state.get(key, []))
     why = str(st.session_state.get(why_key, "")).strip()
     try:
-        common.project().agreement.record_consensus(
-            segment_id, codes, decided_by=common.coder(), why=why
-        )
+        common.project().agreement.record_consensus(segment_id, codes, decided_by=common.coder(), why=why)
     except Exception as exc:
         st.session_state["agree_msg"] = ("error", str(exc))
         return
@@ -209,9 +207,7 @@ def disagreements(proj: Project, codebook: Codebook) -> None:
         return
     frame: pd.DataFrame | None = None
     with common.guarded("Disagreements"):
-        frame = proj.agreement.disagreements(
-            coders=coders, facet=None if facet == "(all)" else facet
-        )
+        frame = proj.agreement.disagreements(coders=coders, facet=None if facet == "(all)" else facet)
     if frame is None:
         return
     if frame.empty:
