@@ -266,7 +266,7 @@ def render() -> None:
                 "passage": shown["text"],
                 "memo": shown["memo"],
             }
-            with st.expander(f"{len(shown)} codings shown", expanded=False):
+            if st.toggle(f"List the {len(shown)} codings shown", key="docs_list"):
                 st.dataframe(
                     pd.DataFrame(table),
                     hide_index=True,

@@ -237,19 +237,25 @@ READER_STYLE = """
 body{margin:0;font-family:"Source Sans Pro",system-ui,sans-serif;color:#222}
 .q-reader{height:var(--h,70vh);overflow-y:auto;border:1px solid #e3e6ea;border-radius:.4rem;
   background:#fff;font-size:.95rem;line-height:1.6}
-.q-head,.q-row{display:flex;gap:.6rem;padding:0 .6rem}
-.q-head{position:sticky;top:0;background:#fafbfc;border-bottom:1px solid #e3e6ea;z-index:1}
-.q-t{flex:1;white-space:pre-wrap;min-height:1.6em;padding:.1rem 0}
-.q-head .q-t{font-size:.8rem;color:#666;align-self:end;padding:.3rem 0}
-.q-m{display:grid;grid-template-columns:repeat(var(--n),14px);column-gap:3px;flex:none}
-.q-m i{display:block;grid-row:1;border-radius:2px;cursor:pointer;min-height:1.2em}
-.q-m i.q-suggested{opacity:.45}.q-m i.q-rejected{opacity:.25;background-image:
+.q-grid{display:grid;grid-template-columns:minmax(0,1fr) repeat(var(--n),14px);
+  column-gap:3px;padding:0 .6rem}
+.q-t{grid-column:1;white-space:pre-wrap;min-height:1.6em;padding:.1rem .6rem .1rem 0}
+.q-h{grid-row:1;position:sticky;top:0;background:#fafbfc;border-bottom:1px solid #e3e6ea;
+  z-index:1;font-size:.72rem;color:#555;padding:.3rem 0}
+span.q-h{writing-mode:vertical-rl;transform:rotate(180deg);max-height:9rem;overflow:hidden;
+  white-space:nowrap;color:var(--c)}
+.q-grid>i{display:block;width:4px;border-radius:2px;cursor:pointer;margin:2px 0;
+  background:var(--c)}.q-grid>i.q-l1{margin-left:5px}.q-grid>i.q-l2{margin-left:10px}
+.q-grid>i.q-suggested{opacity:.45}
+.q-grid>i.q-rejected{opacity:.3;background-image:
   repeating-linear-gradient(45deg,transparent 0 3px,#fff 3px 5px)}
-.q-head .q-m span{grid-row:1;writing-mode:vertical-rl;transform:rotate(180deg);font-size:.72rem;
-  max-height:9rem;overflow:hidden;white-space:nowrap;color:#333;padding:.3rem 0}
-mark{padding:0 1px;border-radius:2px;color:inherit;cursor:pointer}
-mark.q-on,.q-m i.q-on{outline:2px solid #111}
+mark{padding:0 1px;border-radius:2px;color:inherit;cursor:pointer;border-bottom:2px solid;
+  background:color-mix(in srgb,var(--c) 22%,transparent)}
+mark.q-on,.q-grid>i.q-on{outline:2px solid #111}
 """
+
+#: coders get a lane each in a code's stripe column (more coders share the last lane)
+LANES = 3
 
 
 @dataclass(frozen=True)
@@ -313,71 +319,81 @@ def document_html(
     """The reading view: the text line by line, coded passages highlighted in their
     code's colour, and a margin with one labelled column of stripes per code.
 
-    Every piece of text carries its character offset (``data-s``), so a selection maps
-    back to offsets into ``text``; highlights and stripes carry the ids of their codings
-    (``data-k``), and a stripe's ``title`` says code, coder, status and score.
+    One CSS grid: column 1 holds the lines, then one narrow column per code shown; a
+    stripe per coding spans the rows of its passage, in a lane of its coder. Every piece
+    of text carries its character offset (``data-s``), so a selection maps back to
+    offsets into ``text``; highlights and stripes carry the ids of their codings
+    (``data-k``); a stripe's ``title`` names code, coder, status and score.
     """
+    from bisect import bisect_right
+
     rank = {code: i for i, code in enumerate(order)}
     n = len(text)
     kept = [c for c in codings if 0 <= c.start < c.end <= n]
     columns = sorted({c.code for c in kept}, key=lambda c: (rank.get(c, len(rank)), c))
-    column = {code: i + 1 for i, code in enumerate(columns)}
+    column = {code: i + 2 for i, code in enumerate(columns)}  # grid column of each code
+    klass = {code: f"k{i}" for code, i in column.items()}
     by_id = {c.id: c for c in kept}
     rows = _rows(text)
     starts = [a for a, _ in rows]
 
-    # the codings on each row (for its stripes), found by bisecting the row starts
-    from bisect import bisect_right
+    css = "".join(
+        f".{klass[c]}{{--c:{safe_color(colors.get(c))}}}"
+        f"mark.u{column[c]}{{border-bottom-color:{safe_color(colors.get(c))}}}"
+        for c in columns
+    )
+    parts = [
+        f"<style>{css}</style>" if css else "",
+        f'<div class="q-reader"><div class="q-grid" style="--n:{max(len(columns), 1)}">',
+        '<div class="q-h" style="grid-column:1">Codes →</div>',
+    ]
+    parts.extend(
+        f'<span class="q-h {klass[c]}" style="grid-column:{column[c]}" '
+        f'title="{esc(labels.get(c, c))}">{esc(labels.get(c, c).split(" › ")[-1])}</span>'
+        for c in columns
+    )
 
-    on_row: dict[int, list[Stripe]] = {}
+    # stripes: one per coding, spanning its rows, in its code's column and its coder's lane
+    lanes = {
+        coder: min(i, LANES - 1) for i, coder in enumerate(dict.fromkeys(c.coder for c in kept))
+    }
     for c in kept:
-        first, last = bisect_right(starts, c.start) - 1, bisect_right(starts, c.end - 1) - 1
-        for r in range(first, last + 1):
-            on_row.setdefault(r, []).append(c)
+        first = bisect_right(starts, c.start) - 1
+        last = bisect_right(starts, c.end - 1) - 1
+        lane = lanes[c.coder]
+        parts.append(
+            f'<i class="q-{c.status} {klass[c.code]}{f" q-l{lane}" if lane else ""}" '
+            f'data-k="{c.id}" title="{esc(c.tip(labels))}" '
+            f'style="grid-column:{column[c.code]};grid-row:{first + 2}/{last + 3}"></i>'
+        )
 
-    # cut points of the highlights: where a coding opens or closes
+    # highlights: cut where a coding opens or closes
     opens: dict[int, list[int]] = {}
     closes: dict[int, list[int]] = {}
     for c in kept:
         opens.setdefault(c.start, []).append(c.id)
         closes.setdefault(c.end, []).append(c.id)
     cuts = sorted(set(opens) | set(closes))
-
     marks: dict[tuple[int, ...], str] = {}  # the <mark ...> opening tag per set of codings
 
     def mark_tag(active: tuple[int, ...]) -> str:
         tag = marks.get(active)
         if tag is None:
-            codes = sorted({by_id[i].code for i in active}, key=lambda c: (rank.get(c, 99), c))
-            first, last = safe_color(colors.get(codes[0])), safe_color(colors.get(codes[-1]))
-            tip = esc("\n".join(by_id[i].tip(labels) for i in active))
-            tag = (
-                f'<mark data-k="{" ".join(map(str, active))}" title="{tip}" '
-                f'style="background:{first}33;border-bottom:2px solid {last}" data-s='
-            )
+            codes = sorted({by_id[i].code for i in active}, key=column.__getitem__)
+            under = f" u{column[codes[-1]]}" if len(codes) > 1 else ""
+            tag = f'<mark class="{klass[codes[0]]}{under}" data-k="{" ".join(map(str, active))}" data-s='
             marks[active] = tag
         return tag
 
-    head = "".join(
-        f'<span style="grid-column:{column[code]};color:{safe_color(colors.get(code))}" '
-        f'title="{esc(labels.get(code, code))}">{esc(labels.get(code, code).split(" › ")[-1])}'
-        "</span>"
-        for code in columns
-    )
-    parts = [
-        f'<div class="q-reader" style="--n:{max(len(columns), 1)}">',
-        f'<div class="q-head"><div class="q-t">Codes →</div><div class="q-m">{head}</div></div>',
-    ]
     active: dict[int, None] = {}
-    ci = 0  # next cut
+    ci = 0  # the next cut
     for r, (a, b) in enumerate(rows):
-        # apply the cuts up to the row's start (closing before opening at one offset)
         while ci < len(cuts) and cuts[ci] <= a:
             _step(active, cuts[ci], opens, closes)
             ci += 1
-        parts.append('<div class="q-row"><div class="q-t">')
+        parts.append(f'<div class="q-t" style="grid-row:{r + 2}">')
         at = a
-        while at < b or (at == a == b):
+        while at < b:
             stop = cuts[ci] if ci < len(cuts) and cuts[ci] < b else b
             if stop > at:
                 chunk = esc(text[at:stop])
@@ -389,26 +405,8 @@ def document_html(
             if ci < len(cuts) and cuts[ci] == stop and stop < b:
                 _step(active, cuts[ci], opens, closes)
                 ci += 1
-            elif stop >= b:
-                break
-        parts.append('</div><div class="q-m">')
-        here = on_row.get(r)
-        if here:
-            by_code: dict[str, list[Stripe]] = {}
-            for c in here:
-                by_code.setdefault(c.code, []).append(c)
-            for code, group in by_code.items():
-                status = (
-                    "accepted" if any(c.status == "accepted" for c in group) else group[0].status
-                )
-                tip = esc("\n".join(c.tip(labels) for c in group))
-                ids = " ".join(str(c.id) for c in group)
-                parts.append(
-                    f'<i class="q-{status}" data-k="{ids}" title="{tip}" style="grid-column:'
-                    f'{column[code]};background:{safe_color(colors.get(code))}"></i>'
-                )
-        parts.append("</div></div>")
-    parts.append("</div>")
+        parts.append("</div>")
+    parts.append("</div></div>")
     return "".join(parts)
 
 

@@ -53,10 +53,11 @@ def test_accepted_codings_are_highlighted_in_their_code_colour(study: Path) -> N
         project.review.decide(sid, "ana", accept=["valence/facilitator"])
         color = next(c.color for c in project.codebook().codes if c.path == "valence/facilitator")
     doc = document_html(on_document(study, "C01_interview_NCM.txt"))
-    assert f"background:{color}33" in doc
+    klass = doc.split(f"{{--c:{color}}}", 1)[0].rsplit(".", 1)[1]  # the code's colour class
     marked = doc.split("<mark", 1)[1].split("</mark>", 1)[0]
+    assert f'class="{klass}"' in marked
     assert "The weekly team huddle changed everything" in marked
-    assert 'title="Valence › Facilitator — ana · accepted"' in marked
+    assert 'title="Valence › Facilitator — ana · accepted"' in doc  # its stripe
 
 
 def test_suggestions_show_only_when_asked(study: Path) -> None:
@@ -109,10 +110,17 @@ def test_stripes_show_each_code_and_coder_and_filters_narrow_them(study: Path) -
     at = on_document(study, "C01_interview_NCM.txt")
     doc = document_html(at)
     stripes = [s.split(">", 1)[0] for s in doc.split("<i ")[1:]]
-    assert len(stripes) == 2  # one per code on the turn's line: facilitator, mechanism
-    both = next(s for s in stripes if "Facilitator" in s)
-    assert "Valence › Facilitator — ana · accepted" in both
-    assert "Valence › Facilitator — bo · accepted" in both
+    assert len(stripes) == 3  # a stripe per coding: two coders' facilitator, one mechanism
+    tips = sorted(s.split('title="', 1)[1].split('"', 1)[0] for s in stripes)
+    assert tips == [
+        "Realist role (CMO) › Mechanism — bo · accepted",
+        "Valence › Facilitator — ana · accepted",
+        "Valence › Facilitator — bo · accepted",
+    ]
+    # the two coders' stripes of one code sit side by side (lanes), on the same rows
+    facilitator = [s for s in stripes if "Facilitator" in s]
+    assert len({s.split("grid-row:", 1)[1] for s in facilitator}) == 1
+    assert sum("q-l1" in s for s in facilitator) == 1
     assert ">Facilitator</span>" in doc and ">Mechanism</span>" in doc  # column labels
     at.multiselect(key="docs_coders").set_value(["me"]).run()  # ana
     assert "— bo" not in document_html(at)

@@ -159,15 +159,16 @@ def test_reading_view_has_a_labelled_stripe_column_per_code_with_hover_details()
     doc = document_html(
         text, codings, {"v/b": "#c0392b", "c/x": "#2980b9"}, labels, order=["v/b", "c/x"]
     )
-    head = doc.split('class="q-head"', 1)[1].split('class="q-row"', 1)[0]
+    head = doc.split('class="q-t"', 1)[0]
     assert head.index(">Barrier</span>") < head.index(">Context</span>")
-    rows = doc.split('class="q-row"')[1:]
-    assert len(rows) == 3
-    first = rows[0].split('class="q-m"', 1)[1]
-    assert first.count("<i ") == 1  # one stripe per code, listing both coders
-    assert 'data-k="7 8"' in first
-    assert "Valence › Barrier — ana · accepted" in first
-    assert "Valence › Barrier — bo · suggested · 0.81" in first
-    second = rows[1].split('class="q-m"', 1)[1]
-    assert second.count("<i ") == 2 and "grid-column:2" in second
-    assert "<i " not in rows[2]
+    stripes = [x.split(">", 1)[0] for x in doc.split("<i ")[1:]]
+    assert len(stripes) == 3  # one per coding
+    by_id = {x.split('data-k="', 1)[1].split('"', 1)[0]: x for x in stripes}
+    assert "grid-row:2/4" in by_id["7"]  # lines 1–2 (row 1 is the header)
+    assert "grid-row:2/3" in by_id["8"] and "q-l1" in by_id["8"]  # bo's lane
+    assert "grid-row:3/4" in by_id["9"] and "grid-column:3" in by_id["9"]
+    assert 'title="Valence › Barrier — ana · accepted"' in by_id["7"]
+    assert 'title="Valence › Barrier — bo · suggested · 0.81"' in by_id["8"]
+    assert "q-suggested" in by_id["9"]
+    marks = doc.split("<mark")[1:]
+    assert any('data-k="7 8"' in m for m in marks)  # both codings under the first words

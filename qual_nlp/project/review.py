@@ -8,6 +8,7 @@ their assignment is blind), and their decision on it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -112,6 +113,41 @@ class ReviewService(Service):
                 allowed if wanted is None else allowed & {int(i) for i in wanted}
             )
         return list(self.store.queue.next(coder, order=order, n=n, **filters))
+
+    def pace(self, coder: str, *, now: datetime | None = None, **filters: Any) -> dict[str, Any]:
+        """Where ``coder`` stands: segments reviewed today (UTC), segments left in the queue
+        with these filters (those of :meth:`next`), each open assignment's progress, the
+        median seconds between today's decisions (pauses over ten minutes left out) and
+        the time left at that pace (None until two decisions were made today)."""
+        self._project.access.require(rules.CODE, on_behalf_of=self._on_behalf(coder))
+        now = now or datetime.now(UTC)
+        today = now.replace(hour=0, minute=0, second=0, microsecond=0).isoformat(timespec="seconds")
+        times = self.store.codings.review_times(coder, today)
+        filters = dict(filters)
+        filters.pop("order", None)
+        assignment = filters.pop("assignment", None)
+        if assignment:
+            filters["segment_ids"] = self.store.assignments.segments(assignment, coder)
+        allowed = self._project.access.assigned_segments(open_only=True)
+        if allowed is not None:
+            wanted = filters.get("segment_ids")
+            filters["segment_ids"] = sorted(
+                allowed if wanted is None else allowed & {int(i) for i in wanted}
+            )
+        left = int(self.store.queue.left(coder, **filters))
+        seconds = decision_pace(times)
+        mine = self.store.assignments.frame()
+        mine = mine[(mine["coder"] == coder) & mine["finished_at"].isna()]
+        return {
+            "reviewed_today": len(times),
+            "left": left,
+            "seconds_per_decision": seconds,
+            "seconds_left": None if seconds is None else seconds * left,
+            "assignments": [
+                {"name": r.name, "segments": int(r.segments), "reviewed": int(r.reviewed)}
+                for r in mine.itertuples()
+            ],
+        }
 
     def item(self, segment_id: int, coder: str) -> ReviewItem:
         """A segment with its neighbouring turns, the model's suggestions and the coder's decisions.
@@ -231,6 +267,27 @@ class ReviewService(Service):
 
     def _on_behalf(self, coder: str) -> str | None:
         return coder if self._project.actor is not None else None
+
+
+#: a gap longer than this between two decisions is a pause, not part of the pace
+PAUSE_SECONDS = 600.0
+
+
+def decision_pace(times: Sequence[str]) -> float | None:
+    """Median seconds between consecutive decisions (ISO times), pauses left out; None
+    with fewer than two decisions.
+
+    >>> decision_pace(["2026-01-05T10:00:00+00:00", "2026-01-05T10:00:20+00:00",
+    ...                "2026-01-05T10:00:30+00:00", "2026-01-05T11:00:00+00:00"])
+    15.0
+    """
+    stamps = sorted(datetime.fromisoformat(t) for t in times)
+    gaps = [
+        (b - a).total_seconds()
+        for a, b in zip(stamps, stamps[1:], strict=False)
+        if 0 <= (b - a).total_seconds() <= PAUSE_SECONDS
+    ]
+    return float(np.median(gaps)) if gaps else None
 
 
 def _row(series: pd.Series) -> dict[str, Any]:
