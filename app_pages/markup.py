@@ -420,3 +420,64 @@ def _step(
         active.pop(i, None)
     for i in opens.get(at, ()):
         active[i] = None
+
+
+# --------------------------------------------------------------- heatmap cells
+#: the two colours of the barrier/facilitator sheet (as in the XLSX export)
+BARRIER, FACILITATOR, COUNT = "#C0392B", "#27AE60", "#3B6FD8"
+
+
+def heat_css(value: Any, top: float, color: str) -> str:
+    """A cell's background: ``color`` at a strength of ``value / top`` (nothing for 0,
+    empty or non-numbers).
+
+    >>> heat_css(5, 10, "#C0392B")
+    'background-color: rgba(192,57,43,0.45)'
+    >>> heat_css(0, 10, "#C0392B"), heat_css(None, 10, "#C0392B")
+    ('', '')
+    """
+    try:
+        share = abs(float(value)) / float(top)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return ""
+    if not share or share != share:
+        return ""
+    c = safe_color(color)
+    r, g, b = int(c[1:3], 16), int(c[3:5], 16), int(c[5:7], 16)
+    return f"background-color: rgba({r},{g},{b},{0.1 + 0.7 * min(share, 1.0):.2f})"
+
+
+def valence_column_color(column: str, value: Any = None) -> str:
+    """The colour of a barrier/facilitator column: red for ``−``, green for ``+``; a net
+    column takes red below zero and green above.
+
+    >>> valence_column_color("C01 −"), valence_column_color("C01 net", -2)
+    ('#C0392B', '#C0392B')
+    """
+    name = str(column)
+    if name.endswith(" −"):
+        return BARRIER
+    if name.endswith(" +"):
+        return FACILITATOR
+    try:
+        return BARRIER if float(value) < 0 else FACILITATOR
+    except (TypeError, ValueError):
+        return GREY
+
+
+def heat_legend_html(kind: str) -> str:
+    """The legend beside a shaded table: what the colours mean."""
+    if kind == "valence":
+        items = [(BARRIER, "barriers (−)"), (FACILITATOR, "facilitators (+)")]
+        tail = "net: red below zero, green above; darker = more segments"
+    else:
+        items = [(COUNT, "count")]
+        tail = "darker = more"
+    swatches = "".join(
+        f'<span style="margin-right:.8rem"><span class="q-swatch" style="background:{c}">'
+        f"</span>{esc(label)}</span>"
+        for c, label in items
+    )
+    return (
+        f'<div style="font-size:.85rem">{swatches}<span style="color:#666">{esc(tail)}</span></div>'
+    )
