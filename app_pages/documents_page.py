@@ -35,7 +35,7 @@ def _picker(docs: pd.DataFrame) -> str:
 
     def label(name: str) -> str:
         r = info[name]
-        return f"{name} · {r.case or 'no case'} · {r.source_type}"
+        return f"{name} · {common.case_label(r.case)} · {r.source_type}"
 
     return str(st.selectbox("Document", names, format_func=label, key="docs_name"))
 

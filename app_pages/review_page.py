@@ -236,9 +236,10 @@ def _pace(proj: Project, me: str, filters: dict[str, Any]) -> None:
 
 def _header(item: ReviewItem) -> None:
     seg = item.segment
+    case = common.case_label(seg.get("case"))
     bits = [
         f"**{markup.md(seg.get('document'))}**",
-        f"case {seg.get('case')}" if seg.get("case") else "no case",
+        case if case == common.NO_CASE else f"case {case}",
         str(seg.get("source_type") or ""),
         f"segment {seg.get('segment_id')} · chars {seg.get('start')}–{seg.get('end')}",
     ]

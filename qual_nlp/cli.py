@@ -586,6 +586,8 @@ def cmd_app(args: argparse.Namespace) -> int:
         command += ["--server.port", str(args.port)]
     if args.headless:
         command += ["--server.headless", "true"]
+    # no "Deploy" button (from any folder; .streamlit/config.toml says so in the repository)
+    command += ["--client.toolbarMode", "minimal"]
     command += ["--browser.gatherUsageStats", "false", "--", str(project)]
     return accounts.serve(command)
 

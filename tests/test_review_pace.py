@@ -67,3 +67,15 @@ def test_the_review_page_shows_the_counter_and_numbers_the_suggestions(tmp_path)
     counter = next(m.value for m in at.markdown if "reviewed today" in m.value)
     assert counter.startswith("**1** reviewed today")
     assert f"**{left - 1}** left in this queue" in counter
+
+
+def test_the_coder_page_says_how_much_a_new_coder_finds_to_review(tmp_path):
+    path = build_project(tmp_path)
+    with Project.open(path) as project:
+        waiting = project.review.waiting_for_a_new_coder()
+        assert waiting == project.review.pace("newcomer")["left"] > 0
+        project.review.decide(project.review.next("ana")[0], "ana", skipped=True)
+        assert project.review.waiting_for_a_new_coder() == waiting  # ana's work is hers
+    at = app_on(path, coder=None).run()
+    assert not at.exception
+    assert any(f"{waiting} segments are waiting for review" in i.value for i in at.info)

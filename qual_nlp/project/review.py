@@ -149,6 +149,12 @@ class ReviewService(Service):
             ],
         }
 
+    def waiting_for_a_new_coder(self) -> int:
+        """How many segments (interviewers' turns left out) a coder who has reviewed nothing
+        yet finds in the queue."""
+        self._project.access.require_active()
+        return int(self.store.queue.left(NEW_CODER))
+
     def item(self, segment_id: int, coder: str) -> ReviewItem:
         """A segment with its neighbouring turns, the model's suggestions and the coder's decisions.
 
@@ -268,6 +274,9 @@ class ReviewService(Service):
     def _on_behalf(self, coder: str) -> str | None:
         return coder if self._project.actor is not None else None
 
+
+#: a coder name nobody can take (names are trimmed), for "a coder who reviewed nothing yet"
+NEW_CODER = " "
 
 #: a gap longer than this between two decisions is a pause, not part of the pace
 PAUSE_SECONDS = 600.0
