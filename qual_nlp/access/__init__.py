@@ -5,7 +5,8 @@ it serves, so the command line, the app and any later API obey the same rules:
 
 * :mod:`~qual_nlp.access.policy` — roles, actions and the one deciding function;
 * :mod:`~qual_nlp.access.passwords` — argon2id hashes (argon2-cffi), rehash on sign-in;
-* :mod:`~qual_nlp.access.lockout` — waiting after repeated failures, session expiry.
+* :mod:`~qual_nlp.access.lockout` — waiting after repeated failures, session expiry;
+* :mod:`~qual_nlp.access.tokens` — signed session tokens (a reload keeps one signed in).
 
 >>> from qual_nlp.access import decide, SEE_SUGGESTIONS
 >>> from qual_nlp.records import Actor
@@ -46,6 +47,7 @@ from qual_nlp.access.policy import (
     may_change_memo,
     plain_language,
 )
+from qual_nlp.access.tokens import fingerprint, issue_token, read_token
 
 __all__ = [
     "ACTIONS",
@@ -80,4 +82,7 @@ __all__ = [
     "may_change_memo",
     "plain_language",
     "verify_password",
+    "fingerprint",
+    "issue_token",
+    "read_token",
 ]
