@@ -261,3 +261,26 @@ def test_memo_command_adds_lists_and_searches(tmp_path, capsys):
     assert "Transport" in listed and "Plan" in listed and f"passage {C01} 0–10" in listed
     assert main(["memo", path, "add", "--title", "x", "--code", "valence/nope"]) == 2
     assert "no code 'valence/nope'" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ the app page
+def test_the_memos_page_writes_lists_and_searches(tmp_path):
+    from test_app_support import app_on, fresh_caches, open_page  # noqa: F401
+
+    path = build_project(tmp_path, suggestions=False)
+    at = open_page(app_on(path), "memos")
+    assert not at.exception
+    assert any("No memos yet" in i.value for i in at.info)
+    at.text_input(key="memos_new_title").input("Huddles and trust")
+    at.text_area(key="memos_new_text").input("Physicians start to listen.")
+    at.multiselect(key="memos_new_codes").set_value(["valence/facilitator"])
+    at.button[[b.label for b in at.button].index("Save memo")].click().run()
+    assert not at.exception
+    assert any("Memo 1 saved: Huddles and trust" in s.value for s in at.success)
+    at.text_input(key="memos_search").input("PHYSICIANS").run()
+    assert any("Huddles and trust" in m.value for m in at.markdown)
+    at.text_input(key="memos_search").input("nothing like this").run()
+    assert any("No memo matches" in i.value for i in at.info)
+    with Project.open(path) as project:
+        [memo] = project.memos.find()
+    assert memo.author == "ana" and memo.links == (MemoLink("code", "valence/facilitator"),)

@@ -239,9 +239,12 @@ def test_app_end_to_end(server: tuple[str, Path], browser_page) -> None:
     page.get_by_label("Document").click()
     page.get_by_role("option", name="C02_interview_P07.txt", exact=False).click()
     settle(page)
-    doc = page.locator(".q-doc")
-    assert "<script>alert(1)</script>" in doc.inner_text()
-    assert page.evaluate("() => document.querySelectorAll('.q-doc script').length") == 0
+    reader = page.wait_for_selector('iframe[title*="qual_nlp_reader"]').content_frame()
+    reader.wait_for_function(
+        "() => (document.querySelector('.q-reader') || {innerText: ''}).innerText"
+        ".includes('<script>alert(1)</script>')"
+    )
+    assert reader.evaluate("() => document.querySelectorAll('.q-reader script').length") == 0
     shot(page, "04_documents")
 
     # --- codebook and agreement
