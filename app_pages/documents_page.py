@@ -160,14 +160,16 @@ def _reader_event(name: str, event: Any) -> None:
         state["docs_selected"] = (name, start, end)
 
 
-def _opened(proj: Project, labels: dict[str, str], text: str, name: str) -> None:
+def _opened(
+    proj: Project, labels: dict[str, str], text: str, name: str, codings: pd.DataFrame
+) -> None:
     """The codings clicked in the reader: edit the code or the memo, remove, write a memo."""
     ids = st.session_state.get("docs_open") or []
     for cid in ids:
-        try:
-            row = proj.review.coding(cid)
-        except Exception:  # removed meanwhile
+        hit = codings[codings["coding_id"] == cid]
+        if hit.empty:  # removed meanwhile, or not on this document
             continue
+        row = {k: (None if pd.isna(v) else v) for k, v in hit.iloc[0].to_dict().items()}
         with st.container(border=True, key=f"docs_coding_{cid}"):
             score = "" if row.get("score") is None else f" · score {row['score']:.2f}"
             st.markdown(
@@ -248,7 +250,7 @@ def render() -> None:
     with side:
         if st.session_state.get("docs_done"):
             st.success(st.session_state.pop("docs_done"))
-        _opened(proj, labels, document.text, name)
+        _opened(proj, labels, document.text, name, codings)
         if shown.empty:
             st.caption(
                 "No codings with these filters. Review this document's segments on the "

@@ -284,3 +284,74 @@ def test_the_memos_page_writes_lists_and_searches(tmp_path):
     with Project.open(path) as project:
         [memo] = project.memos.find()
     assert memo.author == "ana" and memo.links == (MemoLink("code", "valence/facilitator"),)
+
+
+def test_a_deidentified_export_moves_memo_passages_and_scrubs_their_text(tmp_path):
+    from test_deid_project import IDENTIFIERS, NCM, PASSAGE, PATIENT
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "C03_interview_NCM.txt").write_text(NCM, encoding="utf-8")
+    (folder / "C03_interview_P07.txt").write_text(PATIENT, encoding="utf-8")
+    with Project.init(tmp_path / "study.qnlp") as project:
+        project.import_files([folder], case="C03")
+        text = project.document("C03_interview_NCM.txt").text
+        at = text.index(PASSAGE)
+        link = MemoLink("passage", "C03_interview_NCM.txt", at, at + len(PASSAGE))
+        project.memos.add("Pelchat's plan", "Nurse Kowalczyk agrees", links=[link], author="ana")
+        project.deid.run(language="en", accept_all=True)
+        project.analysis.export("qdpx", tmp_path / "shared.qdpx", deidentified=True)
+        project.analysis.export("xlsx", tmp_path / "shared.xlsx", deidentified=True)
+        pseudonymised = project.deid.text("C03_interview_NCM.txt")
+    with zipfile.ZipFile(tmp_path / "shared.qdpx") as archive:
+        root = etree.fromstring(archive.read("project.qde"))
+        everything = b"".join(archive.read(n) for n in archive.namelist()).decode("utf-8")
+    for identifier in IDENTIFIERS:
+        assert identifier not in everything
+    note = next(
+        n
+        for n in root.iterfind("q:Notes/q:Note", NS)
+        if "Nurse" in (n.findtext("q:PlainTextContent", namespaces=NS) or "")
+    )
+    assert note.findtext("q:PlainTextContent", namespaces=NS) == "Nurse [NURSE-1] agrees"
+    selection = root.find(
+        f".//q:PlainTextSelection/q:NoteRef[@targetGUID='{note.get('guid')}']/..", NS
+    )
+    start, end = int(selection.get("startPosition")), int(selection.get("endPosition"))
+    assert pseudonymised[start:end] == "[PERSON-1] liked it, and his COPD got better."
+    from openpyxl import load_workbook
+
+    rows = list(load_workbook(tmp_path / "shared.xlsx")["Memos"].values)
+    assert "Kowalczyk" not in str(rows) and "Pelchat" not in str(rows)
+
+
+def test_memos_come_back_from_a_qdpx_with_their_links(tmp_path):
+    with Project.open(build_project(tmp_path)) as project:
+        text = project.document(C01).text
+        at = text.index("weekly team huddle")
+        passage = MemoLink("passage", C01, at, at + 18)
+        project.memos.add(
+            "Huddles help",
+            "the huddle",
+            author="ana",
+            links=[passage, MemoLink("code", "valence/facilitator"), MemoLink("case", "C01")],
+        )
+        project.memos.add("On C01", "long", author="bo", links=[MemoLink("document", C01)])
+        project.memos.add("Project memo", "plan the second round", author="bo")
+        project.analysis.export("qdpx", tmp_path / "p.qdpx")
+    back_folder = tmp_path / "back"
+    back_folder.mkdir()
+    with Project.init(back_folder / "back.qnlp") as back:
+        back.import_files([tmp_path / "p.qdpx"])
+        back.import_files([tmp_path / "p.qdpx"])  # twice: no memo doubled
+        found = {m.title: m for m in back.memos.find()}
+    assert set(found) == {"Huddles help", "On C01", "Project memo"}
+    huddle = found["Huddles help"]
+    assert (huddle.text, huddle.author) == ("the huddle", "ana")
+    assert set(huddle.links) == {
+        passage,
+        MemoLink("code", "valence/facilitator"),
+        MemoLink("case", "C01"),
+    }
+    assert found["On C01"].links == (MemoLink("document", C01),)
+    assert found["Project memo"].links == () and found["Project memo"].author == "bo"

@@ -18,7 +18,7 @@ Who may do what (the rules live in ``access.policy``):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import pandas as pd
 
@@ -126,9 +126,17 @@ class MemoService(Service):
         """Shorthand for :meth:`find` with a search text."""
         return self.find(text, **filters)
 
-    def frame(self, search: str = "", **filters: str | None) -> pd.DataFrame:
-        """:meth:`find` as a table (:data:`~qual_nlp.records.MEMO_COLUMNS`)."""
-        rows = [as_row(m) for m in self.find(search, **filters)]
+    def frame(
+        self,
+        search: str = "",
+        *,
+        memos: Callable[[Memo], Memo] | None = None,
+        **filters: str | None,
+    ) -> pd.DataFrame:
+        """:meth:`find` as a table (:data:`~qual_nlp.records.MEMO_COLUMNS`); ``memos``
+        rewrites each memo first (the de-identified workbook passes ``deid.memo``)."""
+        found = self.find(search, **filters)
+        rows = [as_row(memos(m) if memos else m) for m in found]
         return pd.DataFrame(rows, columns=list(MEMO_COLUMNS))
 
     def readable(self) -> tuple[Memo, ...]:
