@@ -230,8 +230,10 @@ def visible(proj: Project, url_path: str) -> bool:
     plain = proj.access.plain_language()
     if url_path == "my-segments":
         return plain
-    if url_path == "memos":
-        return proj.access.may(rules.WRITE_MEMOS) or proj.access.may(rules.READ_MEMOS)
+    if url_path == "memos":  # a patient partner's one page stays "My segments"
+        return not plain and (
+            proj.access.may(rules.WRITE_MEMOS) or proj.access.may(rules.READ_MEMOS)
+        )
     if url_path == "review":
         return not plain and proj.access.may(rules.CODE)
     if url_path == "agreement":

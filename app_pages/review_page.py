@@ -200,12 +200,12 @@ def minutes(seconds: float) -> str:
     """A duration as people say it.
 
     >>> minutes(40), minutes(754), minutes(7500)
-    ('under a minute', '13 min', '2 h 05 min')
+    ('under a minute', 'about 13 min', 'about 2 h 05 min')
     """
     if seconds < 60:
         return "under a minute"
     m = round(seconds / 60)
-    return f"{m} min" if m < 60 else f"{m // 60} h {m % 60:02d} min"
+    return f"about {m} min" if m < 60 else f"about {m // 60} h {m % 60:02d} min"
 
 
 def _pace(proj: Project, me: str, filters: dict[str, Any]) -> None:
@@ -218,7 +218,7 @@ def _pace(proj: Project, me: str, filters: dict[str, Any]) -> None:
     line = f"**{pace['reviewed_today']}** reviewed today · **{pace['left']}** left in this queue"
     if pace["seconds_left"] is not None and pace["left"]:
         line += (
-            f" · about {minutes(pace['seconds_left'])} left at your pace "
+            f" · {minutes(pace['seconds_left'])} left at your pace "
             f"({pace['seconds_per_decision']:.0f} s a segment)"
         )
     st.markdown(

@@ -209,7 +209,7 @@ def test_a_memo_is_written_and_found(study, web) -> None:
 
 
 def counter(page) -> tuple[int, int]:
-    text = page.get_by_text(re.compile(r"reviewed today · \d+ left")).inner_text()
+    text = page.get_by_text(re.compile(r"reviewed today · \d+ left")).first.inner_text()
     done, left = re.search(r"(\d+) reviewed today · (\d+) left", text).groups()
     return int(done), int(left)
 
@@ -217,9 +217,13 @@ def counter(page) -> tuple[int, int]:
 def test_the_queue_with_number_keys_only_and_the_progress_counter(study, web) -> None:
     url, project = study
     page = web
+    with Project.open(project) as p:
+        assigned = p.review.assign("round-1", ["cy"], blind=False)
     enter_as(page, url, "cy")
     done, left = counter(page)
     assert done == 0 and left > 2
+    bar = page.get_by_text(re.compile(r"Assignment round-1: \d+ of \d+ segments"))
+    assert bar.inner_text() == f"Assignment round-1: 0 of {assigned} segments"
     page.get_by_role("heading", name="Review queue").click()  # the keys go to the page
     # ? shows the keys
     page.keyboard.press("?")
@@ -253,6 +257,7 @@ def test_the_queue_with_number_keys_only_and_the_progress_counter(study, web) ->
 
     page.keyboard.press("a")  # accept all: one more
     poll(lambda: _assert(counter(page) == (2, left - 2)))
+    poll(lambda: _assert(bar.inner_text() == f"Assignment round-1: 2 of {assigned} segments"))
     shot(page, "25_review_progress")
 
 
