@@ -261,5 +261,42 @@ def test_the_queue_with_number_keys_only_and_the_progress_counter(study, web) ->
     shot(page, "25_review_progress")
 
 
+def test_a_reload_and_a_bookmark_keep_the_user_signed_in(tmp_path, web) -> None:
+    from test_access_project import PASSWORDS, make_team
+
+    page = web
+    with serve_app(make_team(tmp_path), tmp_path / "server.log") as url:
+        page.goto(url)
+        page.get_by_role("heading", name="Sign in").wait_for()
+        page.get_by_label("User name").fill("ana")
+        page.get_by_label("Password", exact=True).fill(PASSWORDS["ana"])
+        page.get_by_label("Password", exact=True).press("Enter")
+        page.get_by_role("heading", name="Review queue").wait_for()
+        settle(page)
+        poll(
+            lambda: _assert(
+                any(c["name"].startswith("qual_nlp_session_") for c in page.context.cookies())
+            )
+        )
+        page.reload()  # a new app session: the signed cookie brings ana back
+        page.get_by_role("heading", name="Review queue").wait_for()
+        settle(page)
+        assert "Signed in as ana" in page.locator('[data-testid="stSidebar"]').inner_text()
+        page.goto(f"{url}/documents")  # a bookmarked page
+        page.get_by_role("heading", name="Documents").wait_for()
+        settle(page)
+        shot(page, "26_signed_in_after_reload")
+        page.get_by_role("button", name="Sign out").click()
+        page.get_by_role("heading", name="Sign in").wait_for()
+        settle(page)
+        poll(
+            lambda: _assert(
+                not any(c["name"].startswith("qual_nlp_session_") for c in page.context.cookies())
+            )
+        )
+        page.reload()  # signed out stays signed out
+        page.get_by_role("heading", name="Sign in").wait_for()
+
+
 def _assert(condition: bool) -> None:
     assert condition
