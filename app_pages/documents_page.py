@@ -128,6 +128,14 @@ def _filters(codings: pd.DataFrame, facets: dict[str, str]) -> pd.DataFrame:
     """Coder (me / colleagues / consensus / model), facet and status filters."""
     me = common.coder()
     groups = coder_groups(codings, me)
+    state = st.session_state
+    known = state.get("docs_coders_known")
+    if known is not None and "docs_coders" in state:  # a colleague new here is shown too
+        state["docs_coders"] = [
+            *[g for g in state["docs_coders"] if g in groups],
+            *[g for g in groups if g not in known and g != MODEL],
+        ]
+    state["docs_coders_known"] = groups
     a, b, c = st.columns(3)
     chosen = a.multiselect(
         "Coders", groups, default=[g for g in groups if g != MODEL], key="docs_coders"
@@ -214,6 +222,34 @@ def _opened(
             )
 
 
+def _read(proj: Project, name: str) -> tuple[Any, pd.DataFrame]:
+    """The document and its codings, read again only when the project changed since this
+    session last read them (every click on the page reruns it)."""
+    actor = proj.actor.name if proj.actor else ""
+    key = (name, actor, proj.version())
+    kept = st.session_state.get("docs_read")
+    if kept is None or kept[0] != key:
+        kept = (key, proj.document(name), proj.codings(document=name))
+        st.session_state["docs_read"] = kept
+    return kept[1], kept[2]
+
+
+def _reading_view(
+    text: str, shown: pd.DataFrame, colors: dict[str, str], labels: dict[str, str]
+) -> str:
+    """The reader's HTML, drawn again only when the codings shown changed."""
+    read = st.session_state.get("docs_read")  # the project's version when last read
+    key = (hash(text), read[0] if read else None, tuple(shown["coding_id"].tolist()))
+    kept = st.session_state.get("docs_view")
+    if kept is None or kept[0] != key:
+        html = markup.document_html(
+            text, markup.stripes_from(shown), colors, labels, order=list(labels)
+        )
+        kept = (key, html)
+        st.session_state["docs_view"] = kept
+    return str(kept[1])
+
+
 def render() -> None:
     """The Documents page."""
     st.header("Documents", anchor=False)
@@ -227,18 +263,11 @@ def render() -> None:
     name = _picker(docs)
     labels = common.code_labels(codebook)
     colors = common.code_colors(codebook)
-    document = proj.document(name)
-    codings = proj.codings(document=name)
+    document, codings = _read(proj, name)
     shown = _filters(codings, common.facet_names(codebook))
     text_col, side = st.columns([3, 2], gap="large")
     with text_col:
-        html = markup.document_html(
-            document.text,
-            markup.stripes_from(shown.itertuples()),
-            colors,
-            labels,
-            order=list(labels),
-        )
+        html = _reading_view(document.text, shown, colors, labels)
         event = reader.reader(
             html, key=f"docs_reader_{name}", selected=st.session_state.get("docs_open")
         )

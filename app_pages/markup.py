@@ -9,6 +9,7 @@ holding ``<script>alert(1)</script>`` comes out as that text, never as markup.
 from __future__ import annotations
 
 import html
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -276,21 +277,38 @@ class Stripe:
         return f"{labels.get(self.code, self.code)} — {self.coder} · {self.status}{score}"
 
 
-def stripes_from(rows: Iterable[Any]) -> list[Stripe]:
-    """Stripes from coding rows (``coding_id``, ``start``, ``end``, ``code``, ``coder``,
-    ``status``, ``score``)."""
+def stripes_from(rows: Any) -> list[Stripe]:
+    """Stripes from coding rows: a DataFrame of codings (``coding_id``, ``start``, ``end``,
+    ``code``, ``coder``, ``status``, ``score``), or rows with those attributes."""
+    if hasattr(rows, "columns"):  # a DataFrame: its columns at once (itertuples is slow)
+        score = rows["score"] if "score" in rows.columns else [None] * len(rows)
+        rows = zip(
+            rows["coding_id"].tolist(),
+            rows["start"].tolist(),
+            rows["end"].tolist(),
+            rows["code"].tolist(),
+            rows["coder"].tolist(),
+            rows["status"].tolist(),
+            list(score),
+            strict=True,
+        )
+    else:
+        rows = (
+            (r.coding_id, r.start, r.end, r.code, r.coder, r.status, getattr(r, "score", None))
+            for r in rows
+        )
     out = []
-    for r in rows:
-        score = getattr(r, "score", None)
+    for cid, start, end, code, coder, status, score in rows:
+        missing = score is None or score != score  # None or NaN
         out.append(
             Stripe(
-                int(r.coding_id),
-                int(r.start),
-                int(r.end),
-                str(r.code),
-                str(r.coder),
-                str(r.status),
-                None if score is None or score != score else float(score),
+                int(cid),
+                int(start),
+                int(end),
+                str(code),
+                str(coder),
+                str(status),
+                None if missing else float(score),
             )
         )
     return out
@@ -322,8 +340,10 @@ def document_html(
     One CSS grid: column 1 holds the lines, then one narrow column per code shown; a
     stripe per coding spans the rows of its passage, in a lane of its coder. Every piece
     of text carries its character offset (``data-s``), so a selection maps back to
-    offsets into ``text``; highlights and stripes carry the ids of their codings
-    (``data-k``); a stripe's ``title`` names code, coder, status and score.
+    offsets into ``text``; a highlight is cut only where the set of codes changes, and a
+    click on it finds its codings in the ``q-spans`` table (id, start, end); a stripe
+    carries its coding's id (``data-k``) and a ``title`` naming code, coder, status and
+    score.
     """
     from bisect import bisect_right
 
@@ -333,7 +353,6 @@ def document_html(
     columns = sorted({c.code for c in kept}, key=lambda c: (rank.get(c, len(rank)), c))
     column = {code: i + 2 for i, code in enumerate(columns)}  # grid column of each code
     klass = {code: f"k{i}" for code, i in column.items()}
-    by_id = {c.id: c for c in kept}
     rows = _rows(text)
     starts = [a for a, _ in rows]
 
@@ -367,59 +386,62 @@ def document_html(
             f'style="grid-column:{column[c.code]};grid-row:{first + 2}/{last + 3}"></i>'
         )
 
-    # highlights: cut where a coding opens or closes
-    opens: dict[int, list[int]] = {}
-    closes: dict[int, list[int]] = {}
+    # highlights: cut only where the set of codes covering the text changes (a coder's
+    # coding of a code already shown adds no cut); clicks find their codings in q-spans
+    delta: dict[int, dict[str, int]] = {}
     for c in kept:
-        opens.setdefault(c.start, []).append(c.id)
-        closes.setdefault(c.end, []).append(c.id)
-    cuts = sorted(set(opens) | set(closes))
-    marks: dict[tuple[int, ...], str] = {}  # the <mark ...> opening tag per set of codings
+        delta.setdefault(c.start, {}).setdefault(c.code, 0)
+        delta[c.start][c.code] += 1
+        delta.setdefault(c.end, {}).setdefault(c.code, 0)
+        delta[c.end][c.code] -= 1
+    cuts: list[tuple[int, tuple[str, ...]]] = []  # (offset, the codes from there on)
+    count: dict[str, int] = {}
+    shown: tuple[str, ...] = ()
+    for at in sorted(delta):
+        for code, d in delta[at].items():
+            n = count.get(code, 0) + d
+            if n:
+                count[code] = n
+            else:
+                count.pop(code, None)
+        now = tuple(sorted(count, key=column.__getitem__))
+        if now != shown:
+            cuts.append((at, now))
+            shown = now
+    marks: dict[tuple[str, ...], str] = {}  # the <mark ...> opening tag per set of codes
 
-    def mark_tag(active: tuple[int, ...]) -> str:
-        tag = marks.get(active)
+    def mark_tag(codes: tuple[str, ...]) -> str:
+        tag = marks.get(codes)
         if tag is None:
-            codes = sorted({by_id[i].code for i in active}, key=column.__getitem__)
             under = f" u{column[codes[-1]]}" if len(codes) > 1 else ""
-            tag = f'<mark class="{klass[codes[0]]}{under}" data-k="{" ".join(map(str, active))}" data-s='
-            marks[active] = tag
+            tag = marks[codes] = f'<mark class="{klass[codes[0]]}{under}" data-s='
         return tag
 
-    active: dict[int, None] = {}
+    codes: tuple[str, ...] = ()
     ci = 0  # the next cut
     for r, (a, b) in enumerate(rows):
-        while ci < len(cuts) and cuts[ci] <= a:
-            _step(active, cuts[ci], opens, closes)
+        while ci < len(cuts) and cuts[ci][0] <= a:
+            codes = cuts[ci][1]
             ci += 1
         parts.append(f'<div class="q-t" style="grid-row:{r + 2}">')
         at = a
         while at < b:
-            stop = cuts[ci] if ci < len(cuts) and cuts[ci] < b else b
+            stop = cuts[ci][0] if ci < len(cuts) and cuts[ci][0] < b else b
             if stop > at:
                 chunk = esc(text[at:stop])
-                if active:
-                    parts.append(f'{mark_tag(tuple(active))}"{at}">{chunk}</mark>')
+                if codes:
+                    parts.append(f'{mark_tag(codes)}"{at}">{chunk}</mark>')
                 else:
                     parts.append(f'<span data-s="{at}">{chunk}</span>')
             at = stop
-            if ci < len(cuts) and cuts[ci] == stop and stop < b:
-                _step(active, cuts[ci], opens, closes)
+            if ci < len(cuts) and cuts[ci][0] == stop and stop < b:
+                codes = cuts[ci][1]
                 ci += 1
         parts.append("</div>")
     parts.append("</div></div>")
+    spans = json.dumps([[c.id, c.start, c.end] for c in kept], separators=(",", ":"))
+    parts.append(f'<script type="application/json" id="q-spans">{spans}</script>')
     return "".join(parts)
-
-
-def _step(
-    active: dict[int, None],
-    at: int,
-    opens: Mapping[int, list[int]],
-    closes: Mapping[int, list[int]],
-) -> None:
-    for i in closes.get(at, ()):
-        active.pop(i, None)
-    for i in opens.get(at, ()):
-        active[i] = None
 
 
 # --------------------------------------------------------------- heatmap cells

@@ -10,11 +10,14 @@ overlap). Two figures, each as the median of ``--repeat`` runs:
 
 * ``render``: :func:`app_pages.markup.document_html` (highlights, stripes, offsets) on
   the text with no codings and with every coding;
-* ``page``: the whole Documents page through Streamlit's AppTest (the project read,
-  the filters, the reading view, the side panel), opened on each project.
+* ``page_open``: the whole Documents page through Streamlit's AppTest (the project
+  read, the filters, the reading view, the side panel) opened in a new app session on
+  each project;
+* ``page_rerun``: a rerun of the open page, as every click on it costs (the session
+  keeps what it read and drew until the project changes).
 
-The issue asks for the page with codings in at most twice the time without
-(``page.ratio`` ≤ 2); the JSON carries both times and the ratios.
+The issue asks for the page with codings to open in at most twice the time without
+(``page_open.ratio`` ≤ 2); the JSON carries both times and the ratios.
 """
 
 from __future__ import annotations
@@ -98,24 +101,39 @@ def time_render(path: Path, repeat: int) -> float:
 
     def run() -> str:
         return markup.document_html(
-            text, markup.stripes_from(codings.itertuples()), colors, labels, order=list(labels)
+            text, markup.stripes_from(codings), colors, labels, order=list(labels)
         )
 
     run()  # warm
     return median_seconds(run, repeat)
 
 
-def time_page(path: Path, repeat: int) -> tuple[float, int]:
+def time_open(path: Path, repeat: int) -> tuple[float, int]:
+    """The Documents page opened in a new app session (nothing read or drawn before)."""
+    from streamlit.util import calc_hash
+    from test_app_support import app_on
+
+    times, stripes = [], 0
+    for _ in range(repeat + 1):
+        at = app_on(path).run(timeout=600)  # the session starts on the Review queue
+        at._page_hash = calc_hash("documents")
+        t0 = time.perf_counter()
+        at.run(timeout=600)
+        times.append(time.perf_counter() - t0)
+        assert not at.exception, at.exception
+        html = json.loads(at.get("component_instance")[0].proto.json_args)["html"]
+        stripes = html.count("<i ")
+    return statistics.median(times[1:]), stripes  # the first warms the process
+
+
+def time_rerun(path: Path, repeat: int) -> float:
+    """A rerun of the open page (what every click on it costs)."""
     from test_app_support import app_on, open_page
 
     at = open_page(app_on(path), "documents")
-    assert not at.exception, at.exception
-    at.selectbox(key="docs_name").set_value(DOC).run()
-    at.multiselect(key="docs_statuses").set_value(["accepted"]).run()
-    html = json.loads(at.get("component_instance")[0].proto.json_args)["html"]
     seconds = median_seconds(lambda: at.run(timeout=600), repeat)
     assert not at.exception, at.exception
-    return seconds, html.count("<i ")
+    return seconds
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,13 +160,19 @@ def main(argv: list[str] | None = None) -> int:
             "render": render,
         }
         if not args.no_page:
-            without, _ = time_page(bare, args.repeat)
-            with_codings, stripes = time_page(coded, args.repeat)
-            result["page"] = {
+            without, _ = time_open(bare, args.repeat)
+            with_codings, stripes = time_open(coded, args.repeat)
+            result["page_open"] = {
                 "without_codings_s": without,
                 "with_codings_s": with_codings,
                 "ratio": with_codings / without,
                 "stripes_drawn": stripes,
+            }
+            without, with_codings = time_rerun(bare, args.repeat), time_rerun(coded, args.repeat)
+            result["page_rerun"] = {
+                "without_codings_s": without,
+                "with_codings_s": with_codings,
+                "ratio": with_codings / without,
             }
     print(json.dumps(result, indent=1))
     return 0

@@ -455,6 +455,11 @@ class Project:
     def counts(self) -> dict[str, int]:
         return dict(self.store.counts())
 
+    def version(self) -> int:
+        """A number that changes whenever anything in the project is written (the newest
+        event of the journal): what was read before it changed may be kept until then."""
+        return int(self.store.journal.last_event())
+
     def documents(self) -> list[Any]:
         """Every document (a patient partner: those holding segments assigned to them)."""
         self._require_signed_in()

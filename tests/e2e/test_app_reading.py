@@ -97,13 +97,16 @@ def test_stripes_and_highlights_show_two_coders_and_a_click_opens_the_coding(stu
     assert any(t.startswith("Realist role (CMO) › Mechanism — bo") for t in titles)
     labels = reader.eval_on_selector_all("span.q-h", "els => els.map(e => e.textContent)")
     assert {"Facilitator", "Mechanism", "Inner setting"} <= set(labels)
-    # the huddle sentence lies under codings of both coders (an overlap of highlights)
+    # the huddle sentence lies under codings of both coders: overlapping highlights (the
+    # first code's colour, the last one's underline), and the table of spans for clicks
     overlap = reader.eval_on_selector_all(
-        "mark",
-        "els => els.filter(e => e.getAttribute('data-k').split(' ').length > 2)"
-        ".map(e => e.textContent)",
+        "mark", "els => els.filter(e => / u\\d+/.test(e.className)).map(e => e.textContent)"
     )
     assert any("weekly team huddle" in t for t in overlap)
+    spans = reader.evaluate("() => JSON.parse(document.getElementById('q-spans').textContent)")
+    with Project.open(project) as p:
+        at = p.document(C01).text.index("weekly team huddle")
+    assert len([s for s in spans if s[1] <= at < s[2]]) == 4  # ana's one, bo's three
     # stripes sit in the margin beside their passage, side by side for the two coders
     boxes = reader.eval_on_selector_all(
         ".q-grid > i", "els => els.map(e => e.getBoundingClientRect().left)"
@@ -174,6 +177,13 @@ def test_selecting_text_codes_the_passage(study, web) -> None:
 
     poll(coded)
     shot(page, "22_reading_selection_coded")
+    # a click on the new highlight opens its coding
+    with Project.open(project) as p:
+        rows = p.codings(coders=["ana"])
+        cid = int(rows.loc[rows["start"] == start, "coding_id"].iloc[0])
+    reader = page.wait_for_selector('iframe[title*="qual_nlp_reader"]').content_frame()
+    reader.locator("mark", has_text=words).first.click()
+    page.locator(f".st-key-docs_coding_{cid}").wait_for()
 
 
 def test_a_memo_is_written_and_found(study, web) -> None:
