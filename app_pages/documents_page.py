@@ -130,16 +130,16 @@ def _filters(codings: pd.DataFrame, facets: dict[str, str]) -> pd.DataFrame:
     groups = coder_groups(codings, me)
     state = st.session_state
     known = state.get("docs_coders_known")
-    if known is not None and "docs_coders" in state:  # a colleague new here is shown too
+    if "docs_coders" not in state:
+        state["docs_coders"] = [g for g in groups if g != MODEL]
+    elif known != groups:  # keep the choice; a colleague new here is shown too
         state["docs_coders"] = [
             *[g for g in state["docs_coders"] if g in groups],
-            *[g for g in groups if g not in known and g != MODEL],
+            *[g for g in groups if g not in (known or ()) and g != MODEL],
         ]
     state["docs_coders_known"] = groups
     a, b, c = st.columns(3)
-    chosen = a.multiselect(
-        "Coders", groups, default=[g for g in groups if g != MODEL], key="docs_coders"
-    )
+    chosen = a.multiselect("Coders", groups, key="docs_coders")
     picked = b.multiselect(
         "Facets",
         list(facets),
