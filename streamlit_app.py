@@ -25,6 +25,7 @@ from app_pages import (
     import_page,
     markup,
     matrices_page,
+    memos_page,
     partner_page,
     review_page,
     start,
@@ -86,6 +87,9 @@ pages = {
         ),
         st.Page(
             agreement_page.render, title="Agreement", icon=":material/groups:", url_path="agreement"
+        ),
+        st.Page(
+            memos_page.render, title="Memos", icon=":material/sticky_note_2:", url_path="memos"
         ),
         st.Page(
             codebook_page.render,

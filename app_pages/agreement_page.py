@@ -167,7 +167,8 @@ def _record(segment_id: int, key: str, why_key: str) -> None:
 
 def _consensus(proj: Project, row: Any, coders: list[str], labels: dict[str, str]) -> None:
     sid = int(row["segment_id"])
-    st.markdown(f"**Segment {sid}** · {markup.md(row['document'])} · {markup.md(row['case'])}")
+    case = common.case_label(row["case"])
+    st.markdown(f"**Segment {sid}** · {markup.md(row['document'])} · {markup.md(case)}")
     st.text(str(row["text"]))
     st.caption(_by_coder(row["codes_by_coder"], labels))
     memos = row.get("memos_by_coder") or {}

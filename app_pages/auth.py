@@ -7,6 +7,10 @@ The rules themselves are the library's (``project.access``); this module only as
 
 Session keys: ``auth_actor`` (the signed-in :class:`~qual_nlp.records.Actor`),
 ``auth_since`` and ``auth_seen`` (ISO times), ``auth_msg`` (a message for the login page).
+
+A reload or a bookmarked page keeps the user signed in: the session's signed token
+(``project.access.session_token``; the rules, expiry included, are the library's) lives in
+a cookie of this browser, refreshed while the user is active and cleared at sign-out.
 """
 
 from __future__ import annotations
@@ -59,6 +63,8 @@ def gate(base: Project) -> None:
             st.stop()
         return
     actor = st.session_state.get(ACTOR_KEY)
+    if actor is None:
+        actor = _resume(base)
     if actor is not None and session_policy().expired(
         st.session_state[SINCE_KEY], st.session_state[SEEN_KEY], _now()
     ):
@@ -68,8 +74,66 @@ def gate(base: Project) -> None:
         st.navigation([st.Page(login, title="Sign in", url_path="signin")]).run()
         st.stop()
     st.session_state[SEEN_KEY] = _now().isoformat()
+    _keep_cookie(base.as_user(actor))
     st.session_state[common.CODER_KEY] = actor.name
     st.session_state[common.ROLE_KEY] = actor.role.replace("_", " ")
+
+
+# ------------------------------------------------------------ remembered sessions
+#: how often (seconds) the cookie's last-seen time is refreshed while the user is active
+COOKIE_REFRESH = 60
+
+
+def cookie_name(location: str) -> str:
+    """The session cookie of one project (cookies are shared by every port of a host).
+
+    >>> cookie_name("study.qnlp").startswith("qual_nlp_session_")
+    True
+    """
+    import hashlib
+
+    return "qual_nlp_session_" + hashlib.sha256(location.encode()).hexdigest()[:10]
+
+
+def _cookie_script(name: str, value: str, max_age: int) -> str:
+    # the value is base64url and a dot: nothing to escape
+    return (
+        f"<script>document.cookie = '{name}={value}; Max-Age={max_age}; Path=/; "
+        "SameSite=Strict';</script>"
+    )
+
+
+def _resume(base: Project) -> object | None:
+    """A reload or a bookmark: the signed session kept in this browser's cookie, if it is
+    still valid (the rules are the library's: ``project.access.resume``)."""
+    if st.session_state.get("auth_signed_out"):
+        return None  # the browser still sends the old cookie until the page reloads
+    name = cookie_name(str(st.session_state[common.PROJECT_KEY]))
+    token = st.context.cookies.get(name) if hasattr(st.context, "cookies") else None
+    if not token:
+        return None
+    found = base.access.resume(str(token), session_policy(), now=_now())
+    if found is None:
+        return None
+    actor, since = found
+    st.session_state.update({ACTOR_KEY: actor, SINCE_KEY: since, SEEN_KEY: _now().isoformat()})
+    return actor
+
+
+def _keep_cookie(proj: Project) -> None:
+    """Write (or refresh) this session's signed token in a cookie, at most once a minute."""
+    now = _now()
+    last = st.session_state.get("auth_cookie_at")
+    if last is not None and (now - datetime.fromisoformat(last)).total_seconds() < COOKIE_REFRESH:
+        return
+    try:
+        token = proj.access.session_token(st.session_state[SINCE_KEY], st.session_state[SEEN_KEY])
+    except QualNLPError:
+        return
+    st.session_state["auth_cookie_at"] = now.isoformat()
+    hours = session_policy().max_hours
+    name = cookie_name(str(st.session_state[common.PROJECT_KEY]))
+    st.html(_cookie_script(name, token, int(hours * 3600)), unsafe_allow_javascript=True)
 
 
 def _sign_in() -> None:
@@ -106,6 +170,9 @@ def login() -> None:
         st.form_submit_button("Sign in", type="primary", on_click=_sign_in, key="auth_go")
     if st.session_state.get(MSG_KEY):
         st.error(st.session_state[MSG_KEY])
+    if st.session_state.get("auth_signed_out"):  # forget the remembered session
+        name = cookie_name(str(st.session_state[common.PROJECT_KEY]))
+        st.html(_cookie_script(name, "", 0), unsafe_allow_javascript=True)
 
 
 def sign_out(message: str | None = None) -> None:
@@ -115,6 +182,7 @@ def sign_out(message: str | None = None) -> None:
         del st.session_state[key]
     if project is not None:
         st.session_state[common.PROJECT_KEY] = project
+    st.session_state["auth_signed_out"] = True
     if message:
         st.session_state[MSG_KEY] = message
 
@@ -141,6 +209,7 @@ PAGE_PATHS = {
     "Matrices": "matrices",
     "Agreement": "agreement",
     "Codebook": "codebook",
+    "Memos": "memos",
     "My segments": "my-segments",
 }
 
@@ -161,6 +230,10 @@ def visible(proj: Project, url_path: str) -> bool:
     plain = proj.access.plain_language()
     if url_path == "my-segments":
         return plain
+    if url_path == "memos":  # a patient partner's one page stays "My segments"
+        return not plain and (
+            proj.access.may(rules.WRITE_MEMOS) or proj.access.may(rules.READ_MEMOS)
+        )
     if url_path == "review":
         return not plain and proj.access.may(rules.CODE)
     if url_path == "agreement":

@@ -32,6 +32,7 @@ ENV_VAR = "QUAL_NLP_PROJECT"
 HUMAN_ROLES = ("analyst", "investigator", "patient partner")
 NOT_HUMAN = ("model", "consensus")
 APP_FILE = "streamlit_app.py"
+NO_CASE = "(no case)"
 
 
 # ------------------------------------------------------------------ project
@@ -73,6 +74,20 @@ def project() -> Project:
 def coder() -> str:
     """Name of the coder using this session."""
     return str(st.session_state[CODER_KEY])
+
+
+def case_label(value: Any) -> str:
+    """A case name to show: the name, or "(no case)" when the document has none (never
+    ``nan`` or ``None``).
+
+    >>> case_label("C03"), case_label(None), case_label(float("nan"))
+    ('C03', '(no case)', '(no case)')
+    """
+    try:
+        missing = value is None or bool(pd.isna(value)) or not str(value).strip()
+    except (TypeError, ValueError):
+        missing = False
+    return NO_CASE if missing else str(value)
 
 
 def human_coders(proj: Project) -> list[str]:

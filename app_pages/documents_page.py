@@ -7,8 +7,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from app_pages import common, markup
+from app_pages import common, markup, memos_page, reader
 from qual_nlp.project import Project
+from qual_nlp.records import MemoLink
 
 STATUSES = ("accepted", "suggested", "rejected")
 
@@ -34,7 +35,7 @@ def _picker(docs: pd.DataFrame) -> str:
 
     def label(name: str) -> str:
         r = info[name]
-        return f"{name} · {r.case or 'no case'} · {r.source_type}"
+        return f"{name} · {common.case_label(r.case)} · {r.source_type}"
 
     return str(st.selectbox("Document", names, format_func=label, key="docs_name"))
 
@@ -42,9 +43,10 @@ def _picker(docs: pd.DataFrame) -> str:
 def _code_form(proj: Project, name: str, text: str, labels: dict[str, str]) -> None:
     """Choose a passage (a segment, a quote, or offsets) and a code; write it at once."""
     st.markdown("**Code a passage**")
-    how = st.segmented_control(
-        "Passage", ["Segment", "Quote", "Offsets"], default="Segment", key="docs_how"
-    )
+    state = st.session_state
+    if state.get("docs_how") is None:
+        state["docs_how"] = "Segment"
+    how = st.segmented_control("Passage", ["Segment", "Quote", "Offsets"], key="docs_how")
     span: tuple[int, int] | None = None
     if how == "Quote":
         quote = st.text_input("Quote (as written)", key="docs_quote")
@@ -53,8 +55,10 @@ def _code_form(proj: Project, name: str, text: str, labels: dict[str, str]) -> N
             st.caption("That quote is not in this document.")
     elif how == "Offsets":
         a, b = st.columns(2)
-        start = int(a.number_input("Start", 0, len(text), 0, key="docs_start"))
-        end = int(b.number_input("End", 0, len(text), min(len(text), 80), key="docs_end"))
+        state["docs_start"] = min(int(state.get("docs_start", 0)), len(text))
+        state["docs_end"] = min(int(state.get("docs_end", min(len(text), 80))), len(text))
+        start = int(a.number_input("Start", 0, len(text), key="docs_start"))
+        end = int(b.number_input("End", 0, len(text), key="docs_end"))
         span = (start, end) if end > start else None
     else:
         segments = proj.segments(document=name)
@@ -89,17 +93,161 @@ def _code_form(proj: Project, name: str, text: str, labels: dict[str, str]) -> N
             proj.review.code_span(name, span[0], span[1], code, common.coder(), memo.strip())
             st.session_state["docs_done"] = f"Coded {labels[code]} at {span[0]}–{span[1]}."
             st.rerun()
-    if st.session_state.get("docs_done"):
-        st.success(st.session_state.pop("docs_done"))
 
 
-def _filters(codings: pd.DataFrame) -> pd.DataFrame:
-    coders = sorted(set(codings["coder"]))
-    humans = [c for c in coders if not str(c).startswith("model:")]
-    a, b = st.columns(2)
-    chosen = a.multiselect("Coders", coders, default=humans, key="docs_coders")
-    statuses = b.multiselect("Status", STATUSES, default=["accepted"], key="docs_statuses")
-    return codings[codings["coder"].isin(chosen) & codings["status"].isin(statuses)]
+#: the coder filter's groups besides colleagues' names
+ME, CONSENSUS, MODEL = "me", "consensus", "model"
+
+
+def coder_groups(codings: pd.DataFrame, me: str) -> list[str]:
+    """The coder filter's choices: me, each colleague, the consensus, the model.
+
+    >>> frame = pd.DataFrame({"coder": ["ana", "bo", "model:x@1", "consensus"],
+    ...                       "coder_role": ["analyst", "analyst", "model", "consensus"]})
+    >>> coder_groups(frame, "ana")
+    ['me', 'bo', 'consensus', 'model']
+    """
+    humans = codings.loc[~codings["coder_role"].isin(common.NOT_HUMAN), "coder"]
+    colleagues = sorted({str(c) for c in humans} - {me})
+    return [ME, *colleagues, CONSENSUS, MODEL]
+
+
+def keep_coders(codings: pd.DataFrame, chosen: list[str], me: str) -> pd.Series:
+    """Which rows the coder filter keeps (``chosen`` from :func:`coder_groups`)."""
+    keep = codings["coder"].isin([c for c in chosen if c not in (ME, CONSENSUS, MODEL)])
+    if ME in chosen:
+        keep |= codings["coder"] == me
+    if CONSENSUS in chosen:
+        keep |= codings["coder_role"] == "consensus"
+    if MODEL in chosen:
+        keep |= codings["coder_role"] == "model"
+    return keep
+
+
+def _filters(codings: pd.DataFrame, facets: dict[str, str]) -> pd.DataFrame:
+    """Coder (me / colleagues / consensus / model), facet and status filters."""
+    me = common.coder()
+    groups = coder_groups(codings, me)
+    state = st.session_state
+    known = state.get("docs_coders_known")
+    if "docs_coders" not in state:
+        state["docs_coders"] = [g for g in groups if g != MODEL]
+    elif known != groups:  # keep the choice; a colleague new here is shown too
+        state["docs_coders"] = [
+            *[g for g in state["docs_coders"] if g in groups],
+            *[g for g in groups if g not in (known or ()) and g != MODEL],
+        ]
+    state["docs_coders_known"] = groups
+    a, b, c = st.columns(3)
+    chosen = a.multiselect("Coders", groups, key="docs_coders")
+    picked = b.multiselect(
+        "Facets",
+        list(facets),
+        format_func=facets.__getitem__,
+        key="docs_facets",
+        placeholder="All facets",
+    )
+    statuses = c.multiselect("Status", STATUSES, default=["accepted"], key="docs_statuses")
+    keep = keep_coders(codings, chosen, me) & codings["status"].isin(statuses)
+    if picked:
+        keep &= codings["facet"].isin(picked)
+    return codings[keep]
+
+
+def _reader_event(name: str, event: Any) -> None:
+    """A click on a coding opens it; a selection becomes the passage to code."""
+    state = st.session_state
+    if not event or event.get("n") == state.get("docs_event"):
+        return
+    state["docs_event"] = event.get("n")
+    if event.get("kind") == "open":
+        state["docs_open"] = [int(i) for i in event.get("ids", [])]
+    elif event.get("kind") == "select":
+        start, end = int(event["start"]), int(event["end"])
+        state.update(docs_how="Offsets", docs_start=start, docs_end=end, docs_open=[])
+        state["docs_selected"] = (name, start, end)
+
+
+def _opened(
+    proj: Project, labels: dict[str, str], text: str, name: str, codings: pd.DataFrame
+) -> None:
+    """The codings clicked in the reader: edit the code or the memo, remove, write a memo."""
+    ids = st.session_state.get("docs_open") or []
+    for cid in ids:
+        hit = codings[codings["coding_id"] == cid]
+        if hit.empty:  # removed meanwhile, or not on this document
+            continue
+        row = {k: (None if pd.isna(v) else v) for k, v in hit.iloc[0].to_dict().items()}
+        with st.container(border=True, key=f"docs_coding_{cid}"):
+            score = "" if row.get("score") is None else f" · score {row['score']:.2f}"
+            st.markdown(
+                f"**{markup.md(labels.get(row['code'], row['code']))}** · "
+                f"{markup.md(row['coder'])} · {row['status']}{score} · "
+                f"chars {row['start']}–{row['end']}"
+            )
+            st.caption(text[int(row["start"]) : int(row["end"])][:400])
+            code = st.selectbox(
+                "Code",
+                list(labels),
+                index=list(labels).index(row["code"]) if row["code"] in labels else None,
+                format_func=labels.__getitem__,
+                key=f"docs_edit_code_{cid}",
+            )
+            memo = st.text_area(
+                "Memo", value=row.get("memo") or "", key=f"docs_edit_memo_{cid}", height=68
+            )
+            left, mid, right = st.columns(3)
+            if left.button("Save", key=f"docs_edit_save_{cid}", type="primary"):
+                with common.guarded("Saving the coding"):
+                    proj.review.update_coding(cid, code=code, memo=memo)
+                    st.session_state["docs_done"] = f"Coding {cid} saved."
+                    st.rerun()
+            if mid.button("Remove", key=f"docs_edit_remove_{cid}"):
+                with common.guarded("Removing the coding"):
+                    proj.review.remove_coding(cid)
+                    st.session_state["docs_open"] = [i for i in ids if i != cid]
+                    st.session_state["docs_done"] = f"Coding {cid} removed."
+                    st.rerun()
+            if right.button("Close", key=f"docs_edit_close_{cid}"):
+                st.session_state["docs_open"] = [i for i in ids if i != cid]
+                st.rerun()
+            memos_page.memo_form(
+                proj,
+                key=f"docs_memo_{cid}",
+                links=[
+                    MemoLink("passage", name, int(row["start"]), int(row["end"])),
+                    MemoLink("code", str(row["code"])),
+                ],
+                label="Write a memo on this passage",
+            )
+
+
+def _read(proj: Project, name: str) -> tuple[Any, pd.DataFrame]:
+    """The document and its codings, read again only when the project changed since this
+    session last read them (every click on the page reruns it)."""
+    actor = proj.actor.name if proj.actor else ""
+    key = (name, actor, proj.version())
+    kept = st.session_state.get("docs_read")
+    if kept is None or kept[0] != key:
+        kept = (key, proj.document(name), proj.codings(document=name))
+        st.session_state["docs_read"] = kept
+    return kept[1], kept[2]
+
+
+def _reading_view(
+    text: str, shown: pd.DataFrame, colors: dict[str, str], labels: dict[str, str]
+) -> str:
+    """The reader's HTML, drawn again only when the codings shown changed."""
+    read = st.session_state.get("docs_read")  # the project's version when last read
+    key = (hash(text), read[0] if read else None, tuple(shown["coding_id"].tolist()))
+    kept = st.session_state.get("docs_view")
+    if kept is None or kept[0] != key:
+        html = markup.document_html(
+            text, markup.stripes_from(shown), colors, labels, order=list(labels)
+        )
+        kept = (key, html)
+        st.session_state["docs_view"] = kept
+    return str(kept[1])
 
 
 def render() -> None:
@@ -115,21 +263,23 @@ def render() -> None:
     name = _picker(docs)
     labels = common.code_labels(codebook)
     colors = common.code_colors(codebook)
-    document = proj.document(name)
-    codings = proj.codings(document=name)
-    shown = _filters(codings)
+    document, codings = _read(proj, name)
+    shown = _filters(codings, common.facet_names(codebook))
     text_col, side = st.columns([3, 2], gap="large")
     with text_col:
-        st.html(
-            markup.highlight_html(
-                document.text,
-                markup.spans_from(shown.itertuples()),
-                colors,
-                labels,
-                order=list(labels),
-            )
+        html = _reading_view(document.text, shown, colors, labels)
+        event = reader.reader(
+            html, key=f"docs_reader_{name}", selected=st.session_state.get("docs_open")
+        )
+        _reader_event(name, event)
+        st.caption(
+            "Select words to code them (the passage goes to the form on the right); click a "
+            "highlight or a stripe to open its coding."
         )
     with side:
+        if st.session_state.get("docs_done"):
+            st.success(st.session_state.pop("docs_done"))
+        _opened(proj, labels, document.text, name, codings)
         if shown.empty:
             st.caption(
                 "No codings with these filters. Review this document's segments on the "
@@ -147,14 +297,17 @@ def render() -> None:
                 "passage": shown["text"],
                 "memo": shown["memo"],
             }
-            st.dataframe(
-                pd.DataFrame(table),
-                hide_index=True,
-                column_config={"score": st.column_config.NumberColumn(format="%.2f")},
-                key="docs_table",
-            )
+            if st.toggle(f"List the {len(shown)} codings shown", key="docs_list"):
+                st.dataframe(
+                    pd.DataFrame(table),
+                    hide_index=True,
+                    column_config={"score": st.column_config.NumberColumn(format="%.2f")},
+                    key="docs_table",
+                )
         st.divider()
         _code_form(proj, name, document.text, labels)
+        st.divider()
+        memos_page.document_memos(proj, name)
 
 
 def _legend(shown: pd.DataFrame, colors: dict[str, str], labels: dict[str, str]) -> None:

@@ -215,10 +215,35 @@ def _sheet(sheets: dict[str, pd.DataFrame], names: tuple[str, ...], empty: str) 
         st.subheader(name, anchor=False)
         if frame.empty:
             st.caption(empty)
+        elif name == "Barriers-facilitators":
+            st.html(markup.heat_legend_html("valence"))
+            st.dataframe(valence_styled(frame), hide_index=True, key=f"matrix_sheet_{name}")
         else:
             st.dataframe(frame, hide_index=True, key=f"matrix_sheet_{name}")
     if not shown:
         st.caption(f"This version of qual_nlp has no {' / '.join(names)} sheet.")
+
+
+def valence_styled(frame: pd.DataFrame) -> Any:
+    """The barrier/facilitator sheet shaded: barriers red, facilitators green, the net red
+    below zero and green above, each kind scaled to its own largest value."""
+    numbers = [
+        c
+        for c in frame.columns
+        if str(c).endswith((" −", " +", " net")) and pd.api.types.is_numeric_dtype(frame[c])
+    ]
+    styled = frame.style
+    for suffix in (" −", " +", " net"):
+        cols = [c for c in numbers if str(c).endswith(suffix)]
+        if not cols:
+            continue
+        top = float(frame[cols].abs().max().max() or 0)
+        for col in cols:
+            styled = styled.map(
+                lambda v, c=col, t=top: markup.heat_css(v, t, markup.valence_column_color(c, v)),
+                subset=[col],
+            )
+    return styled
 
 
 def joint_display(proj: Project) -> None:

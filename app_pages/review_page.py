@@ -4,7 +4,12 @@ Every action (accept all, save a selection or correction, reject all, skip)
 is written at once with ``project.review.decide``, then the next segment shows; the
 queue panel is a fragment, so an action reruns only that panel.
 
-Shortcuts: A accept all · S save selection · X reject all · K skip · B back.
+Shortcuts: A accept all · S save selection · X reject all · K skip · B back; 1–9 tick or
+untick the top nine suggestions (the numbers beside them); ? shows the keys.
+
+Above the segment: how many the coder reviewed today, how many are left with these
+filters, the time left at today's pace, and a progress bar per open assignment
+(``project.review.pace``).
 """
 
 from __future__ import annotations
@@ -24,6 +29,38 @@ ORDERS = {
     "document": "Document order",
 }
 ALL = "(all)"
+
+#: The keys panel (? opens and closes it) and the number keys: a small script in the page
+#: (Streamlit's button shortcuts take letters and digits, not "?", and a checkbox has none).
+#: A digit clicks the checkbox of the suggestion with that number; typing in a field is left
+#: alone.
+KEYS_HTML = """
+<div id="q-keys" hidden style="border:1px solid #d0d4da;border-radius:.4rem;padding:.5rem .8rem;
+  background:#fafbfc;font-size:.9rem"><b>Keys</b> (press ? again to close)<br>
+  <b>1</b>–<b>9</b> tick or untick the suggestion with that number ·
+  <b>A</b> accept all · <b>S</b> save selection · <b>X</b> reject all · <b>K</b> skip ·
+  <b>B</b> back to the last decision</div>
+<script>
+(function () {
+  if (window.__qualNlpKeys) return;
+  window.__qualNlpKeys = true;
+  document.addEventListener("keydown", function (ev) {
+    if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    var t = ev.target;
+    if (t && t.closest && t.closest("input:not([type=checkbox]),textarea,[contenteditable=true]")) return;
+    if (ev.key === "?") {
+      var panel = document.getElementById("q-keys");
+      if (panel) { panel.hidden = !panel.hidden; ev.preventDefault(); }
+      return;
+    }
+    if (/^[1-9]$/.test(ev.key)) {
+      var box = document.querySelector(".st-key-review_num_" + ev.key + " input[type=checkbox]");
+      if (box) { box.click(); ev.preventDefault(); }
+    }
+  }, true);
+})();
+</script>
+"""
 BATCH = 20  # queue ids fetched per query
 
 
@@ -159,11 +196,50 @@ def _done(segment_id: int) -> None:
         buffer["ids"].remove(segment_id)
 
 
+def minutes(seconds: float) -> str:
+    """A duration as people say it.
+
+    >>> minutes(40), minutes(754), minutes(7500)
+    ('under a minute', 'about 13 min', 'about 2 h 05 min')
+    """
+    if seconds < 60:
+        return "under a minute"
+    m = round(seconds / 60)
+    return f"about {m} min" if m < 60 else f"about {m // 60} h {m % 60:02d} min"
+
+
+def _pace(proj: Project, me: str, filters: dict[str, Any]) -> None:
+    """n reviewed today · m left in this queue · time left; a bar per open assignment."""
+    try:
+        pace = proj.review.pace(me, **filters)
+    except Exception as exc:  # the counter never stops the queue
+        st.caption(f"Progress unavailable: {exc}")
+        return
+    line = f"**{pace['reviewed_today']}** reviewed today · **{pace['left']}** left in this queue"
+    if pace["seconds_left"] is not None and pace["left"]:
+        line += (
+            f" · {minutes(pace['seconds_left'])} left at your pace "
+            f"({pace['seconds_per_decision']:.0f} s a segment)"
+        )
+    st.markdown(
+        line,
+        help="Today's decisions (UTC day); the time left is the median gap "
+        "between them (pauses over ten minutes left out) times what is left.",
+    )
+    for a in pace["assignments"]:
+        share = a["reviewed"] / a["segments"] if a["segments"] else 1.0
+        st.progress(
+            min(share, 1.0),
+            text=f"Assignment {markup.md(a['name'])}: {a['reviewed']} of {a['segments']} segments",
+        )
+
+
 def _header(item: ReviewItem) -> None:
     seg = item.segment
+    case = common.case_label(seg.get("case"))
     bits = [
         f"**{markup.md(seg.get('document'))}**",
-        f"case {seg.get('case')}" if seg.get("case") else "no case",
+        case if case == common.NO_CASE else f"case {case}",
         str(seg.get("source_type") or ""),
         f"segment {seg.get('segment_id')} · chars {seg.get('start')}–{seg.get('end')}",
     ]
@@ -180,6 +256,7 @@ def _suggestions(item: ReviewItem, codebook: Codebook, labels: dict[str, str]) -
     by_facet: dict[str, list[dict[str, Any]]] = {}
     for s in item.suggestions:
         by_facet.setdefault(str(s["facet"]), []).append(s)
+    numbers = {s["code"]: i for i, s in enumerate(item.suggestions[:9], start=1)}
     for facet in codebook.facets:
         rows = by_facet.pop(facet.id, [])
         if not rows:
@@ -191,6 +268,10 @@ def _suggestions(item: ReviewItem, codebook: Codebook, labels: dict[str, str]) -
                 st.session_state[key] = (s["code"] in accepted) if decided else True
             left, right = st.columns([3, 2], vertical_alignment="center")
             name = labels.get(s["code"], s["name"]).split(" › ", 1)[-1]
+            number = numbers.get(s["code"])
+            if number:  # the number key ticks it (see KEYS_SCRIPT)
+                left = left.container(key=f"review_num_{number}")
+                name = f"{number} · {name}"
             left.checkbox(name, key=key, help=s["code"])
             score = s.get("score")
             right.html(
@@ -236,6 +317,7 @@ def queue_panel(filters: dict[str, Any]) -> None:
         st.error(st.session_state["review_error"])
     elif st.session_state.get("review_last"):
         st.caption(f"Saved. {st.session_state['review_last']}")
+    _pace(proj, me, filters)
     sid = _current(proj, me, filters)
     if sid is None:
         common.empty_state(
@@ -281,7 +363,10 @@ def queue_panel(filters: dict[str, Any]) -> None:
             st.session_state[memo_key] = memos[0] if memos else ""
         st.text_area("Memo", key=memo_key, height=68, placeholder="Why, doubts, links…")
         _actions(sid, suggested)
-        st.caption("Keys: A accept all · S save selection · X reject all · K skip · B back")
+        st.caption(
+            "Keys: 1–9 tick or untick a suggestion · A accept all · S save selection · "
+            "X reject all · K skip · B back · ? all keys"
+        )
 
 
 def render() -> None:
@@ -294,6 +379,7 @@ def render() -> None:
         common.empty_state("No documents yet: import transcripts on the Import page.")
         return
     filters = _filters(proj, codebook, me)
+    st.html(KEYS_HTML, unsafe_allow_javascript=True)
     queue_panel(filters)
     st.divider()
     review_tools.render(proj, me, codebook)

@@ -88,6 +88,7 @@ def choose_coder() -> None:
     proj = common.project()
     st.title("Who is coding?")
     st.caption(f"Project: `{proj.location}`")
+    _work_to_review(proj)
     roles = {c.name: c.role for c in proj.coders() if c.role not in common.NOT_HUMAN}
     if roles:
         st.subheader("Continue as")
@@ -110,6 +111,21 @@ def choose_coder() -> None:
                 st.rerun()
     if st.session_state.get("start_coder_error"):
         st.error(st.session_state["start_coder_error"])
+
+
+def _work_to_review(proj: Project) -> None:
+    """Say how much a new coder finds to review (the sample project leaves all of it)."""
+    try:
+        waiting = proj.review.waiting_for_a_new_coder()
+    except QualNLPError:
+        return
+    if waiting:
+        st.info(
+            f"**{waiting} segments are waiting for review.** A new coder starts with all of "
+            "them, most uncertain first, with the model's suggestions ticked; the Review "
+            "queue page opens first.",
+            icon=":material/fact_check:",
+        )
 
 
 def sidebar(counts: dict[str, int]) -> None:

@@ -196,6 +196,66 @@ class Coding:
 
 
 # --------------------------------------------------------------------------
+# Memos
+# --------------------------------------------------------------------------
+
+#: What a memo can be linked to: a code (its path), a document or a case (its name), a
+#: passage (a document's name with character offsets into its text).
+MEMO_LINK_KINDS: tuple[str, ...] = ("code", "document", "case", "passage")
+
+
+@dataclass(frozen=True)
+class MemoLink:
+    """One thing a memo is about; ``start``/``end`` only for a passage."""
+
+    kind: str  # code | document | case | passage
+    target: str  # code path, document name or case name
+    start: int | None = None
+    end: int | None = None
+
+    def label(self) -> str:
+        """How the link reads in a list: ``passage C01.txt 10–42``, ``code valence/barrier``.
+
+        >>> MemoLink("passage", "C01.txt", 10, 42).label()
+        'passage C01.txt 10–42'
+        """
+        where = f" {self.start}–{self.end}" if self.kind == "passage" else ""
+        return f"{self.kind} {self.target}{where}"
+
+
+@dataclass(frozen=True)
+class Memo:
+    """A project memo (no links), or a memo about documents, cases, codes and passages."""
+
+    title: str
+    text: str
+    author: str
+    links: tuple[MemoLink, ...] = ()
+    created_at: str = ""
+    updated_at: str = ""
+    id: int | None = None
+
+    @property
+    def scope(self) -> str:
+        """``project`` (free-standing), else the kinds it is linked to, e.g. ``document, code``."""
+        kinds = dict.fromkeys(link.kind for link in self.links)
+        return ", ".join(kinds) or "project"
+
+
+#: Columns of the memo table the facade returns (one row per memo).
+MEMO_COLUMNS: tuple[str, ...] = (
+    "memo_id",
+    "title",
+    "text",
+    "author",
+    "scope",
+    "links",
+    "created_at",
+    "updated_at",
+)
+
+
+# --------------------------------------------------------------------------
 # Whole-project snapshot, for exchange formats (REFI-QDA) and tests
 # --------------------------------------------------------------------------
 
@@ -212,6 +272,7 @@ class ProjectSnapshot:
     coders: tuple[Coder, ...] = ()
     codings: tuple[Coding, ...] = ()
     created_at: str = ""
+    memos: tuple[Memo, ...] = ()
     # REFI-QDA GUIDs read from another program, by identity ("document:NAME",
     # "code:FACET/CODE", "coding:DOC:START:END:CODE:CODER", …), written back on export
     guids: Mapping[str, str] = field(default_factory=dict)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import test_app_support  # noqa: F401  (puts the repository root, and so app_pages, on sys.path)
 
 from app_pages.common import code_labels
@@ -117,3 +119,70 @@ def test_code_labels_walk_the_hierarchy() -> None:
 def test_markdown_escape_keeps_names_literal() -> None:
     assert md("C01_interview_*draft*.txt") == r"C01\_interview\_\*draft\*\.txt"
     assert md(None) == ""
+
+
+# ------------------------------------------------------------- reading view
+def _pieces_of(doc: str) -> list[tuple[int, str]]:
+    """(data-s offset, unescaped text) of every piece of text in the reading view."""
+    import html
+    import re
+
+    found = re.findall(r'<(?:span|mark)[^>]*?data-s="(\d+)"[^>]*>(.*?)</(?:span|mark)>', doc, re.S)
+    return [(int(at), html.unescape(chunk)) for at, chunk in found]
+
+
+def test_reading_view_pieces_carry_their_offsets_into_the_text() -> None:
+    from app_pages.markup import Stripe, document_html
+
+    text = f"Intro line\nÉlise: {ATTACK} waited 😀 long\n\nEnd of the 🚌 story."
+    codings = [
+        Stripe(1, 3, 25, "v/b", "ana"),
+        Stripe(2, 20, 60, "c/x", "bo", "suggested", 0.4),
+        Stripe(3, 58, len(text), "v/b", "bo"),
+    ]
+    doc = document_html(text, codings, {"v/b": "#c0392b"}, {"v/b": "Valence › Barrier"})
+    code = re.sub(r'<script type="application/json" id="q-spans">[\d,\[\]]*</script>', "", doc)
+    assert "<script" not in code and "<img" not in code  # only the inert table of spans
+    pieces_found = _pieces_of(doc)
+    for at, chunk in pieces_found:  # every piece is the text at its offset (code points)
+        assert text[at : at + len(chunk)] == chunk
+    assert "".join(c for _, c in pieces_found) == text.replace("\n", "")
+
+
+def test_reading_view_has_a_labelled_stripe_column_per_code_with_hover_details() -> None:
+    from app_pages.markup import Stripe, document_html
+
+    text = "line one\nline two\nline three"
+    codings = [
+        Stripe(7, 0, 13, "v/b", "ana", "accepted"),
+        Stripe(8, 0, 8, "v/b", "bo", "suggested", 0.81),
+        Stripe(9, 9, 17, "c/x", "model:m@1", "suggested", 0.5),
+    ]
+    labels = {"v/b": "Valence › Barrier", "c/x": "CMO › Context"}
+    doc = document_html(
+        text, codings, {"v/b": "#c0392b", "c/x": "#2980b9"}, labels, order=["v/b", "c/x"]
+    )
+    head = doc.split('class="q-t"', 1)[0]
+    assert head.index(">Barrier</span>") < head.index(">Context</span>")
+    stripes = [x.split(">", 1)[0] for x in doc.split("<i ")[1:]]
+    assert len(stripes) == 3  # one per coding
+    by_id = {x.split('data-k="', 1)[1].split('"', 1)[0]: x for x in stripes}
+    assert "grid-row:2/4" in by_id["7"]  # lines 1–2 (row 1 is the header)
+    assert "grid-row:2/3" in by_id["8"] and "q-l1" in by_id["8"]  # bo's lane
+    assert "grid-row:3/4" in by_id["9"] and "grid-column:3" in by_id["9"]
+    assert 'title="Valence › Barrier — ana · accepted"' in by_id["7"]
+    assert 'title="Valence › Barrier — bo · suggested · 0.81"' in by_id["8"]
+    assert "q-suggested" in by_id["9"]
+    # the highlight is cut where the codes change, not where a second coder's coding of
+    # the same code starts or ends; a click finds its codings in the q-spans table
+    first_line = rows_of(doc)[0]
+    assert first_line.count("<mark") == 1 and "<span" not in first_line
+    import json
+
+    spans = json.loads(doc.split('id="q-spans">', 1)[1].split("</script>", 1)[0])
+    assert sorted(map(tuple, spans)) == [(7, 0, 13), (8, 0, 8), (9, 9, 17)]
+
+
+def rows_of(doc: str) -> list[str]:
+    """The text lines of a reading view's HTML."""
+    return [r.split("</div>", 1)[0] for r in doc.split('class="q-t" style=')[1:]]

@@ -124,3 +124,29 @@ def test_xlsx_export_opens_in_openpyxl(study: Path) -> None:
     with Project.open(study) as project:
         data = export_bytes(project, "xlsx", "analysis.xlsx")()
     assert openpyxl.load_workbook(io.BytesIO(data)).sheetnames
+
+
+def test_barrier_and_facilitator_cells_are_shaded_in_two_colours() -> None:
+    import pandas as pd
+
+    from app_pages.matrices_page import valence_styled
+
+    frame = pd.DataFrame(
+        {
+            "code": ["cfir_domain/inner_setting", "cfir_domain/innovation"],
+            "name": ["Inner setting", "Innovation"],
+            "level": [0, 0],
+            "C01 −": [4, 0],
+            "C01 +": [1, 2],
+            "C01 net": [-3, 2],
+        }
+    )
+    styles = valence_styled(frame)._compute().ctx  # (row, column) -> [(property, value)]
+    css = {(r, frame.columns[c]): dict(v).get("background-color") for (r, c), v in styles.items()}
+    assert css[(0, "C01 −")] == "rgba(192,57,43,0.80)"  # the most barriers: deepest red
+    assert css.get((1, "C01 −")) is None  # no barrier: no shade
+    assert css[(1, "C01 +")] == "rgba(39,174,96,0.80)"  # facilitators green
+    assert css[(0, "C01 +")].startswith("rgba(39,174,96,0.4")
+    assert css[(0, "C01 net")].startswith("rgba(192,57,43,")  # net below zero: red
+    assert css[(1, "C01 net")].startswith("rgba(39,174,96,")  # above: green
+    assert (0, "name") not in css

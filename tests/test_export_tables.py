@@ -104,6 +104,7 @@ SHEETS = [
     "Joint display",
     "Quotes",
     "Codebook",
+    "Memos",
 ]
 
 

@@ -292,7 +292,7 @@ def test_users_cases_and_document_variables_map_to_records(tmp_path):
     assert [(c.name, c.role) for c in snap.coders] == [("Marie", "analyst")]
 
 
-def test_notes_are_memos_of_their_codings_and_other_notes_are_reported(tmp_path):
+def test_notes_are_memos_of_their_codings_and_other_notes_are_memos(tmp_path):
     sel = selection(0, 5).replace("</Coding>", f'<NoteRef targetGUID="{G(80)}"/></Coding>')
     body = (
         CODEBOOK + f'<Sources><TextSource guid="{G(10)}" name="Interview 1">'
@@ -301,9 +301,10 @@ def test_notes_are_memos_of_their_codings_and_other_notes_are_reported(tmp_path)
         f'</Note><Note guid="{G(81)}" name="journal"><PlainTextContent>Day 1</PlainTextContent>'
         "</Note></Notes>"
     )
-    with pytest.warns(RefiImportWarning, match="1 notes not attached to a coding"):
-        snap = read_qdpx(make_qdpx(tmp_path / "p.qdpx", project(body)))
+    snap = read_qdpx(make_qdpx(tmp_path / "p.qdpx", project(body)))
     assert [c.memo for c in snap.codings] == ["Pourquoi?"]
+    # a note no coding holds is a memo of its own (a free-standing project memo here)
+    assert [(m.title, m.text, m.links) for m in snap.memos] == [("journal", "Day 1", ())]
 
 
 def test_a_docx_source_without_plain_text_is_skipped_with_a_warning(tmp_path):

@@ -6,7 +6,8 @@ it serves, so the command line, the app and any later API obey the same rules:
 * :mod:`~qual_nlp.access.policy` — roles, actions and the one deciding function;
 * :mod:`~qual_nlp.access.passwords` — argon2id hashes (argon2-cffi), rehash on sign-in;
 * :mod:`~qual_nlp.access.lockout` — waiting after repeated failures, session expiry;
-* :mod:`~qual_nlp.access.tokens` — the HTTP API's bearer tokens: made, kept hashed, expiring.
+* :mod:`~qual_nlp.access.tokens` — the HTTP API's bearer tokens: made, kept hashed, expiring;
+* :mod:`~qual_nlp.access.sessions` — signed session tokens (a reload keeps one signed in).
 
 >>> from qual_nlp.access import decide, SEE_SUGGESTIONS
 >>> from qual_nlp.records import Actor
@@ -31,19 +32,23 @@ from qual_nlp.access.policy import (
     IMPORT,
     MANAGE_USERS,
     READ_DOCUMENTS,
+    READ_MEMOS,
     ROLES,
     RUN_MODEL,
     SEE_AGREEMENT,
     SEE_MATRICES,
     SEE_OTHERS,
     SEE_SUGGESTIONS,
+    WRITE_MEMOS,
     Decision,
     check_role,
     coder_role_of,
     decide,
     may,
+    may_change_memo,
     plain_language,
 )
+from qual_nlp.access.sessions import fingerprint, issue_token, read_token
 from qual_nlp.access.tokens import TokenPolicy, token_digest
 
 __all__ = [
@@ -65,6 +70,8 @@ __all__ = [
     "DEIDENTIFY",
     "SEE_OTHERS",
     "SEE_SUGGESTIONS",
+    "WRITE_MEMOS",
+    "READ_MEMOS",
     "Decision",
     "LockoutPolicy",
     "SessionPolicy",
@@ -75,7 +82,11 @@ __all__ = [
     "decide",
     "hash_password",
     "may",
+    "may_change_memo",
     "plain_language",
     "token_digest",
     "verify_password",
+    "fingerprint",
+    "issue_token",
+    "read_token",
 ]

@@ -28,6 +28,8 @@ SEE_OTHERS = "see other coders' codings"
 SEE_AGREEMENT = "see agreement figures"
 SEE_MATRICES = "see matrices and reports"
 DEIDENTIFY = "de-identify: detect, review, keep the dictionary and the setting"
+WRITE_MEMOS = "write memos"
+READ_MEMOS = "read the team's memos"
 
 ACTIONS = (
     MANAGE_USERS,
@@ -44,11 +46,13 @@ ACTIONS = (
     SEE_AGREEMENT,
     SEE_MATRICES,
     DEIDENTIFY,
+    WRITE_MEMOS,
+    READ_MEMOS,
 )
 
 #: what an open blind assignment hides from the person coding it, whatever their role
 HIDDEN_WHILE_BLIND = frozenset(
-    {SEE_SUGGESTIONS, SEE_OTHERS, SEE_AGREEMENT, SEE_MATRICES, CONSENSUS, EXPORT}
+    {SEE_SUGGESTIONS, SEE_OTHERS, SEE_AGREEMENT, SEE_MATRICES, CONSENSUS, EXPORT, READ_MEMOS}
 )
 
 _CODER = frozenset(
@@ -61,6 +65,8 @@ _CODER = frozenset(
         SEE_OTHERS,
         SEE_AGREEMENT,
         SEE_MATRICES,
+        WRITE_MEMOS,
+        READ_MEMOS,
     }
 )
 
@@ -70,8 +76,9 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
     "analyst": _CODER,
     "investigator": _CODER,
     # codes only the segments assigned to them, in plain language
-    "patient_partner": frozenset({CODE}),
-    "viewer": frozenset({SEE_OTHERS, SEE_AGREEMENT, SEE_MATRICES}),
+    # and writes memos on those segments; reads only their own memos
+    "patient_partner": frozenset({CODE, WRITE_MEMOS}),
+    "viewer": frozenset({SEE_OTHERS, SEE_AGREEMENT, SEE_MATRICES, READ_MEMOS}),
 }
 ROLES = tuple(ROLE_ACTIONS)
 
@@ -159,6 +166,24 @@ def decide(
     if actor.role in ASSIGNED_ONLY and assigned is False:
         return Decision(
             False, f"{actor.name} ({_label(actor.role)}) codes only the segments assigned to them"
+        )
+    return Decision(True)
+
+
+def may_change_memo(actor: Actor | None, author: str) -> Decision:
+    """May ``actor`` edit or remove a memo written by ``author``? Its author may (while
+    they may write memos), and a lead may; nobody else.
+
+    >>> may_change_memo(Actor("ana", "analyst"), "bo").reason
+    "ana may change only their own memos (this one is bo's)"
+    """
+    if actor is None or actor.role == "lead":
+        return Decision(True)
+    if WRITE_MEMOS not in ROLE_ACTIONS.get(actor.role, frozenset()):
+        return Decision(False, f"{actor.name} ({_label(actor.role)}) may not {WRITE_MEMOS}")
+    if actor.name != author:
+        return Decision(
+            False, f"{actor.name} may change only their own memos (this one is {author}'s)"
         )
     return Decision(True)
 

@@ -6,6 +6,12 @@ typed as strings, CSV cells get a leading ``'``.
 
 >>> sheets = analysis_workbook(codings, segments, codebook, cases)  # doctest: +SKIP
 >>> write_xlsx("analysis.xlsx", sheets)  # doctest: +SKIP
+
+Matrix sheets read at a glance: :func:`labelled_matrix` marks their number columns
+(``frame.attrs["heatmap"]``) and :func:`write_xlsx` gives them colour scales (Excel
+conditional formatting): counts and percentages from white to blue; on the
+barrier/facilitator sheet barriers (``−``) in red, facilitators (``+``) in green and the
+net from red through white to green.
 """
 
 from __future__ import annotations
@@ -22,6 +28,11 @@ import pandas as pd
 from qual_nlp.errors import ValidationError
 from qual_nlp.records import Codebook
 
+#: colour-scale ends (RRGGBB) of the XLSX heatmaps (and the app's legend)
+HEAT_LOW = "FFFFFF"
+HEAT_COUNT = "3B6FD8"
+HEAT_BARRIER = "C0392B"
+HEAT_FACILITATOR = "27AE60"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 XLSX_CELL_LIMIT = 32767
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
@@ -169,7 +180,10 @@ def write_xlsx(path: str | Path, sheets: Mapping[str, pd.DataFrame]) -> Path:
     for name, raw in sheets.items():
         ws = wb.create_sheet(sheet_name(name, taken))
         ws.freeze_panes = "A2"
+        heat = raw.attrs.get("heatmap")
         headers, columns, rows = _rows(_flat(raw), ws)
+        if heat and len(raw):
+            _colour_scales(ws, headers, heat, len(raw))
         for i, (header, values) in enumerate(zip(headers, columns, strict=True), start=1):
             ws.column_dimensions[get_column_letter(i)].width = _width(header, values)
         head = []
@@ -185,6 +199,53 @@ def write_xlsx(path: str | Path, sheets: Mapping[str, pd.DataFrame]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path
+
+
+def heat_kind(column: str) -> str:
+    """Which colour scale a matrix column takes: ``barrier``, ``facilitator``, ``net``
+    (the barrier/facilitator sheet's ``C01 −``, ``C01 +``, ``C01 net``) or ``count``.
+
+    >>> [heat_kind(c) for c in ("C01 −", "C01 +", "Total net", "C02")]
+    ['barrier', 'facilitator', 'net', 'count']
+    """
+    if column.endswith(" −"):
+        return "barrier"
+    if column.endswith(" +"):
+        return "facilitator"
+    if column.endswith(" net"):
+        return "net"
+    return "count"
+
+
+def _colour_scales(ws: Any, headers: list[str], columns: list[str], n_rows: int) -> None:
+    """Conditional-formatting colour scales on the heatmap ``columns`` (rows 2…n+1); one
+    rule per kind of column, so each kind is shaded over its own range of values."""
+    from openpyxl.formatting.rule import ColorScaleRule
+    from openpyxl.utils import get_column_letter
+
+    ranges: dict[str, list[str]] = {}
+    for column in columns:
+        if column not in headers:
+            continue
+        letter = get_column_letter(headers.index(column) + 1)
+        ranges.setdefault(heat_kind(column), []).append(f"{letter}2:{letter}{n_rows + 1}")
+    for kind, cells in ranges.items():
+        if kind == "net":
+            rule = ColorScaleRule(
+                start_type="min",
+                start_color=HEAT_BARRIER,
+                mid_type="num",
+                mid_value=0,
+                mid_color=HEAT_LOW,
+                end_type="max",
+                end_color=HEAT_FACILITATOR,
+            )
+        else:
+            end = {"barrier": HEAT_BARRIER, "facilitator": HEAT_FACILITATOR}.get(kind, HEAT_COUNT)
+            rule = ColorScaleRule(
+                start_type="num", start_value=0, start_color=HEAT_LOW, end_type="max", end_color=end
+            )
+        ws.conditional_formatting.add(" ".join(cells), rule)
 
 
 def guard_csv(frame: pd.DataFrame) -> pd.DataFrame:
@@ -270,7 +331,11 @@ def labelled_matrix(matrix: pd.DataFrame, codebook: Codebook | None) -> pd.DataF
     )
     cells = matrix.reset_index(drop=True)
     cells.columns = [str(c) for c in cells.columns]
-    return pd.concat([front, cells], axis=1)
+    out = pd.concat([front, cells], axis=1)
+    numbers = [c for c in cells.columns if pd.api.types.is_numeric_dtype(cells[c])]
+    if numbers:  # shaded as a heatmap in the XLSX (see write_xlsx)
+        out.attrs["heatmap"] = numbers
+    return out
 
 
 def codebook_table(codebook: Codebook) -> pd.DataFrame:
@@ -336,6 +401,7 @@ def analysis_workbook(
     segments: pd.DataFrame,
     codebook: Codebook,
     cases: pd.DataFrame,
+    memos: pd.DataFrame | None = None,
     **filters: Any,
 ) -> dict[str, pd.DataFrame]:
     """Every cross-case sheet, ready for :func:`write_xlsx` or :func:`write_csv_bundle`.
@@ -344,7 +410,7 @@ def analysis_workbook(
     "Participants %", "Exemplar quotes" (top-k per cell), "Barriers-facilitators" (CFIR
     constructs × case, − / + / net), "CMO chains", "CMO summary", "Joint display" (only
     when the cases table has numbers), "Quotes" (one row per kept coding) and
-    "Codebook". Filters as in :func:`qual_nlp.analysis.theme_matrix`, plus the options
+    "Codebook", then "Memos" when ``memos`` (the facade's memo table) is given. Filters as in :func:`qual_nlp.analysis.theme_matrix`, plus the options
     ``top_k``, ``rank``, ``rollup`` (matrices) and ``window``, ``within`` (CMO chains).
 
     >>> sheets = analysis_workbook(codings, segments, cb, cases, coders=["consensus"])  # doctest: +SKIP
@@ -390,4 +456,6 @@ def analysis_workbook(
         sheets["Joint display"] = joint_display(counts, cases)
     sheets["Quotes"] = quotes_table(codings, segments, codebook, cases, **filters)
     sheets["Codebook"] = codebook_table(codebook)
+    if memos is not None:
+        sheets["Memos"] = memos.reset_index(drop=True)
     return sheets

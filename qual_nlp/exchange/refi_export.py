@@ -17,6 +17,11 @@ What goes where (QDA-XML 1.0, REFI-QDA 1.5):
   accepted, a score, a model version or a memo gets a ``NoteRef`` to a ``Note``
   whose text is the memo and whose ``Description`` carries status, score and
   model version (QDA-XML has no confidence field);
+* memos → ``Note``s (title, text, author as ``creatingUser``, times; the links in the
+  ``Description``'s marker): a project memo is referenced from the project's
+  ``NoteRef``, a document memo from its ``TextSource``, a passage memo from a
+  ``PlainTextSelection`` of that passage, and a memo about codes becomes a ``Set``
+  ("Memo: title") with those codes as ``MemberCode`` and the note as ``MemberNote``;
 * coders → ``Users`` (a model coder such as ``model:minilm-lr@3`` is a user of its own);
 * rejected suggestions are not exported as codings (other programs would show them
   as coded text); they travel, with coder roles, in one project ``Note``
@@ -66,7 +71,7 @@ from qual_nlp.exchange.qda_xml import (
     with_marker,
 )
 from qual_nlp.exchange.qdc import _codebook_set, _codes, codebook_xml, write_qdc
-from qual_nlp.records import Coding, Document, ProjectSnapshot
+from qual_nlp.records import Coding, Document, Memo, ProjectSnapshot
 
 _DATETIME = re.compile(r"^-?\d{4,}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?$")
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -200,7 +205,11 @@ class _ProjectWriter:
         docs = {d.name: d for d in snapshot.documents}
         for coding in snapshot.codings:
             _check_span(coding, docs)
-        names = [*(c.name for c in snapshot.coders), *(c.coder for c in snapshot.codings)]
+        names = [
+            *(c.name for c in snapshot.coders),
+            *(c.coder for c in snapshot.codings),
+            *(m.author for m in snapshot.memos),
+        ]
         self.kept = snapshot.guids  # GUIDs another program gave, written back unchanged
         self.users = {n: self._id(_ROOT_NS, f"user:{n}") for n in dict.fromkeys(names)}
         self.sources = {
@@ -208,8 +217,18 @@ class _ProjectWriter:
         }
         self.paths: dict[str, str] = {}
         self.variables = _Variables(self.space)
-        self.notes: list[tuple[str, str, str, str, str | None]] = []  # guid, name, desc, text, user
+        # guid, name, description, text, user, created
+        self.notes: list[tuple[str, str, str, str, str | None, str]] = []
         self.files: dict[str, str] = {}
+        self.memo_notes = {
+            m.id if m.id is not None else i: self._id(
+                self.space, f"memo:{m.id if m.id is not None else m.title}"
+            )
+            for i, m in enumerate(snapshot.memos)
+        }
+
+    def _memo_guid(self, index: int, memo: Memo) -> str:
+        return self.memo_notes[memo.id if memo.id is not None else index]
 
     def _id(self, space: uuid.UUID, identity: str) -> str:
         """The GUID read for ``identity`` from another program, else a stable one."""
@@ -242,8 +261,59 @@ class _ProjectWriter:
         self._notes(root)
         if self.paths and snap.codebook is not None:
             _codebook_set(root, ns, snap.codebook, self.paths.values())
+        self._memo_sets(root)
         _sub(root, ns, "NoteRef", targetGUID=self.notes[-1][0])
+        for i, memo in enumerate(snap.memos):
+            if not memo.links:  # a project memo
+                _sub(root, ns, "NoteRef", targetGUID=self._memo_guid(i, memo))
         return _serialise(root)
+
+    def _memo_sets(self, root: etree._Element) -> None:
+        """A Set per memo about codes: those codes and the memo's note."""
+        ns = PROJECT_NS
+        sets = root.find(f"{{{ns}}}Sets")
+        for i, memo in enumerate(self.snap.memos):
+            codes = [
+                self.paths[x.target]
+                for x in memo.links
+                if x.kind == "code" and x.target in self.paths
+            ]
+            if not codes:
+                continue
+            if sets is None:
+                sets = _sub(root, ns, "Sets")
+            guid = self._memo_guid(i, memo)
+            member = _sub(
+                sets,
+                ns,
+                "Set",
+                guid=_guid(self.space, f"memo-set:{guid}"),
+                name=f"Memo: {memo.title}",
+            )
+            for code in dict.fromkeys(codes):
+                _sub(member, ns, "MemberCode", targetGUID=code)
+            _sub(member, ns, "MemberNote", targetGUID=guid)
+
+    def _memo_refs(self, source: etree._Element, doc: Document) -> None:
+        """Passage memos as selections with a NoteRef, then the document memos' NoteRefs."""
+        ns = PROJECT_NS
+        for i, memo in enumerate(self.snap.memos):
+            guid = self._memo_guid(i, memo)
+            for x in memo.links:
+                if x.kind != "passage" or x.target != doc.name or x.start is None or x.end is None:
+                    continue
+                attrs = {
+                    "guid": _guid(self.space, f"memo-selection:{guid}:{x.start}:{x.end}"),
+                    "name": _preview(doc.text[x.start : x.end]),
+                    "startPosition": x.start,
+                    "endPosition": x.end,
+                    "creatingUser": self.users[memo.author],
+                }
+                sel = _sub(source, ns, "PlainTextSelection", **attrs)
+                _sub(sel, ns, "NoteRef", targetGUID=guid)
+        for i, memo in enumerate(self.snap.memos):
+            if any(x.kind == "document" and x.target == doc.name for x in memo.links):
+                _sub(source, ns, "NoteRef", targetGUID=self._memo_guid(i, memo))
 
     def _cases(self, root: etree._Element) -> None:
         snap, ns, variables = self.snap, PROJECT_NS, self.variables
@@ -320,6 +390,7 @@ class _ProjectWriter:
                 sel = _sub(source, ns, "PlainTextSelection", **sattrs)
                 for coding in group:
                     self._coding(sel, coding, seen)
+            self._memo_refs(source, doc)
             self.variables.values(source, _document_values(doc))
 
     def _coding(self, sel: etree._Element, coding: Coding, seen: set[str]) -> None:
@@ -342,7 +413,7 @@ class _ProjectWriter:
             meta = {"status": c.status, "score": c.score, "model_version": c.model_version}
             human = c.status + ("" if c.score is None else f", score {c.score:.2f}")
             self.notes.append(
-                (note, f"{c.code} · {c.coder}", with_marker(human, meta), c.memo, c.coder)
+                (note, f"{c.code} · {c.coder}", with_marker(human, meta), c.memo, c.coder, "")
             )
 
     def _notes(self, root: etree._Element) -> None:
@@ -353,6 +424,26 @@ class _ProjectWriter:
             "rejected": [_rejected(c) for c in self.snap.codings if c.status == "rejected"],
         }
         about = "Coder roles and rejected suggestions, kept for re-import into qual_nlp."
+        for i, memo in enumerate(self.snap.memos):
+            links = [
+                {"kind": x.kind, "target": x.target, "start": x.start, "end": x.end}
+                for x in memo.links
+            ]
+            what = (
+                "Project memo"
+                if not memo.links
+                else "Memo on " + "; ".join(x.label() for x in memo.links)
+            )
+            self.notes.append(
+                (
+                    self._memo_guid(i, memo),
+                    memo.title,
+                    with_marker(what, {"memo": {"links": links, "updated_at": memo.updated_at}}),
+                    memo.text,
+                    memo.author,
+                    memo.created_at,
+                )
+            )
         self.notes.append(
             (
                 _guid(self.space, "note:project-data"),
@@ -360,14 +451,16 @@ class _ProjectWriter:
                 with_marker(about, {"project_data": 1}),
                 json.dumps(data, ensure_ascii=False, indent=1),
                 None,
+                "",
             )
         )
         block = _sub(root, PROJECT_NS, "Notes")
-        for guid, name, description, text, user in self.notes:
+        for guid, name, description, text, user, created in self.notes:
             attrs = {
                 "guid": guid,
                 "name": name,
                 **({"creatingUser": self.users[user]} if user else {}),
+                **({"creationDateTime": when} if (when := _datetime(created)) else {}),
             }
             note = _sub(block, PROJECT_NS, "Note", **attrs)
             _sub(note, PROJECT_NS, "Description", description)

@@ -57,7 +57,16 @@ from qual_nlp.exchange.safe_archive import (
     _error,
     parse_xml,
 )
-from qual_nlp.records import Case, Coder, Coding, Document, Participant, ProjectSnapshot
+from qual_nlp.records import (
+    Case,
+    Coder,
+    Coding,
+    Document,
+    Memo,
+    MemoLink,
+    Participant,
+    ProjectSnapshot,
+)
 
 
 class RefiImportWarning(UserWarning):
@@ -127,12 +136,21 @@ class _ProjectReader:
         self.builder.build(root.find(f"{q('CodeBook')}/{q('Codes')}"))
         cases, participants = self._cases()
         self.doc_sets: dict[str, list[str]] = {}
+        self.note_links: dict[str, list[MemoLink]] = {}
         for s in root.iterfind(f"{q('Sets')}/{q('Set')}"):
             members = [guid_key(m.get("targetGUID")) for m in s.iterfind(q("MemberSource"))]
             for member in members:
                 self.doc_sets.setdefault(member, []).append(s.get("name") or "")
             marker = split_marker(self._text_of(s, "Description"))[1] or {}
-            if not members and "codebook" not in marker:
+            notes = [guid_key(m.get("targetGUID")) for m in s.iterfind(q("MemberNote"))]
+            codes = [
+                self.builder.paths[g]
+                for m in s.iterfind(q("MemberCode"))
+                if (g := guid_key(m.get("targetGUID"))) in self.builder.paths
+            ]
+            for note in notes:  # a memo about codes (as qual_nlp writes one)
+                self.note_links.setdefault(note, []).extend(MemoLink("code", c) for c in codes)
+            if not members and not notes and "codebook" not in marker:
                 self.skipped["sets of codes or notes"] += 1
         documents: list[Document] = []
         codings: list[Coding] = []
@@ -146,6 +164,7 @@ class _ProjectReader:
             else:
                 self.skipped[f"{tag} elements"] += 1
         codings.extend(self._rejected(data.get("rejected", ()), documents))
+        memos = self._memos()
         roles = data.get("coders", {}) if isinstance(data.get("coders"), dict) else {}
         names = list(dict.fromkeys([*self.users.values(), *(c.coder for c in codings)]))
         coders = tuple(
@@ -176,7 +195,38 @@ class _ProjectReader:
             coders=coders,
             codings=tuple(codings),
             created_at=root.get("creationDateTime") or "",
+            memos=tuple(memos),
         )
+
+    def _memos(self) -> list[Memo]:
+        """Every note no coding holds is a memo (NVivo's memos, ATLAS.ti's comments on
+        documents, qual_nlp's memos): about the passages and documents that refer to it,
+        the codes of a set holding it, and the cases its qual_nlp marker names."""
+        for ref in self.root.iterfind(self.q("NoteRef")):
+            self.note_links.setdefault(guid_key(ref.get("targetGUID")), [])
+        memos = []
+        for guid, note in self.notes.items():
+            if guid in self.used_notes:
+                continue
+            self.used_notes.add(guid)
+            marker = split_marker(self._text_of(note, "Description"))[1] or {}
+            found = marker.get("memo")
+            about: dict[str, Any] = found if isinstance(found, dict) else {}
+            links = list(self.note_links.get(guid, []))
+            for link in about.get("links", []) if isinstance(about.get("links"), list) else []:
+                if isinstance(link, dict) and link.get("kind") == "case" and link.get("target"):
+                    links.append(MemoLink("case", str(link["target"])))
+            memos.append(
+                Memo(
+                    title=(note.get("name") or "Note")[:300],
+                    text=self._note_text(note),
+                    author=self.users.get(guid_key(note.get("creatingUser"))) or "imported",
+                    links=tuple(dict.fromkeys(links)),
+                    created_at=note.get("creationDateTime") or "",
+                    updated_at=str(about.get("updated_at") or note.get("creationDateTime") or ""),
+                )
+            )
+        return memos
 
     def _note_text(self, note: etree._Element) -> str:
         inline = self._text_of(note, "PlainTextContent")
@@ -374,10 +424,18 @@ class _ProjectReader:
                 self.skipped["empty selections"] += 1
                 continue
             memo = self._text_of(sel, "Description") or ""
+            for ref in sel.iterfind(self.q("NoteRef")):  # a memo on this passage
+                self.note_links.setdefault(guid_key(ref.get("targetGUID")), []).append(
+                    MemoLink("passage", name, shift(start), shift(end))
+                )
             for c in sel.iterfind(self.q("Coding")):
                 self._coding(c, name, shift(start), shift(end), memo, (sel, el), out)
         for c in text_el.iterfind(self.q("Coding")):
             self._coding(c, name, 0, len(text), "", (el,), out)
+        for ref in el.iterfind(self.q("NoteRef")):  # a memo on the whole document
+            self.note_links.setdefault(guid_key(ref.get("targetGUID")), []).append(
+                MemoLink("document", name)
+            )
 
     def _coding(
         self,

@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from qual_nlp.errors import CodebookError
-from qual_nlp.records import Codebook, Coding, Document, ParsedDocument, ProjectSnapshot, Turn
+from qual_nlp.records import (
+    Codebook,
+    Coding,
+    Document,
+    MemoLink,
+    ParsedDocument,
+    ProjectSnapshot,
+    Turn,
+)
 
 #: Project metadata key of the REFI-QDA GUIDs read from other programs (identity → GUID).
 GUIDS_KEY = "refi_guids"
@@ -110,6 +118,7 @@ def store_snapshot(
         kept = dict(store.get_meta(GUIDS_KEY) or {})
         if any(kept.get(k) != v for k, v in snapshot.guids.items()):
             store.set_meta(GUIDS_KEY, {**kept, **snapshot.guids}, actor=actor)
+    memos = _store_memos(store, snapshot, merged, actor)
     new_codes = len(merged.codes) if merged is not None else 0
     new_codes -= len(current.codes) if current is not None else 0
     return {
@@ -118,7 +127,45 @@ def store_snapshot(
         "codings": len(codings),
         "codes": new_codes,
         "cases": len(snapshot.cases),
+        "memos": memos,
     }
+
+
+def _store_memos(store: Any, snapshot: ProjectSnapshot, codebook: Any, actor: str) -> int:
+    """Add the snapshot's memos (notes) not already in the project; a link to a code,
+    document or case the project does not have is dropped, and a passage outside its
+    document's text too."""
+    if not snapshot.memos:
+        return 0
+    codes = {c.path for c in codebook.codes} if codebook is not None else set()
+    sizes = {d.name: len(d.text) for d in store.documents()}
+    cases = {c.name for c in store.cases()}
+
+    def kept(link: MemoLink) -> bool:
+        if link.kind == "code":
+            return link.target in codes
+        if link.kind == "case":
+            return link.target in cases
+        if link.kind == "document":
+            return link.target in sizes
+        size = sizes.get(link.target)
+        return (
+            size is not None
+            and link.start is not None
+            and link.end is not None
+            and 0 <= link.start < link.end <= size
+        )
+
+    have = {(m.title, m.text, m.author, m.links) for m in store.memos.all()}
+    added = 0
+    for memo in snapshot.memos:
+        memo = replace(memo, links=tuple(x for x in memo.links if kept(x)), id=None)
+        if (memo.title, memo.text, memo.author, memo.links) in have:
+            continue  # the same project imported again
+        store.memos.add(memo, actor=actor)
+        have.add((memo.title, memo.text, memo.author, memo.links))
+        added += 1
+    return added
 
 
 def _attach(project: Any, codings: tuple[Coding, ...]) -> list[Coding]:

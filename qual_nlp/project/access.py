@@ -271,6 +271,48 @@ class AccessService(Service):
             self.store.users.log_refusal(actor.name, f"see {what}", reason)
             raise AccessDeniedError(f"Refused: {reason}.")
 
+    # ------------------------------------------------------------ sessions
+    SECRET_KEY = "session_secret"
+
+    def _secret(self) -> bytes:
+        """The project's signing secret for session tokens (made once, kept in the project)."""
+        import secrets
+
+        value = self.store.get_meta(self.SECRET_KEY)
+        if not value:
+            # written without its value in the event log
+            with self.store.write("system", "create", "session secret") as conn:
+                self.store._set_meta(conn, self.SECRET_KEY, secrets.token_hex(32))
+            value = self.store.get_meta(self.SECRET_KEY)
+        return bytes.fromhex(str(value))
+
+    def session_token(self, signed_in: str, seen: str) -> str:
+        """A signed token for the acting user's session (kept by the app in a cookie), so a
+        reload or a bookmark finds them signed in while the session has not expired."""
+        actor = self.actor
+        if actor is None:
+            raise AccessDeniedError(f"Refused: {SIGN_IN_HINT}.")
+        key = policy.fingerprint(self.store.users.password_hash(actor.name) or "")
+        return policy.issue_token(actor.name, signed_in, seen, key, self._secret())
+
+    def resume(
+        self, token: str, session: policy.SessionPolicy, *, now: datetime | None = None
+    ) -> tuple[Actor, str] | None:
+        """The actor and sign-in time of a valid token whose session has not expired (the
+        account still enabled, its password unchanged); None otherwise."""
+        found = policy.read_token(token, self._secret())
+        if found is None:
+            return None
+        name, signed_in, seen, key = found
+        if session.expired(signed_in, seen, now or datetime.now(UTC)):
+            return None
+        user = self.store.users.get(name)
+        if user is None or not user.enabled:
+            return None
+        if key != policy.fingerprint(self.store.users.password_hash(name) or ""):
+            return None
+        return Actor(user.name, user.role), signed_in
+
     def actor_named(self, name: str) -> Actor:
         """The actor of an existing, enabled account (trusted callers: scripts, tests)."""
         user = self._known(name)

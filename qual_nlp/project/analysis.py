@@ -132,16 +132,19 @@ class AnalysisService(Service):
 
         self._project.access.require(rules.SEE_MATRICES)
         codings, segments = self._codings(), self._segments()
+        memos = self._project.memos.frame()
         if deidentified:
             deid = self._project.deid
             codings = self._with_case_attributes(deid.codings())
             segments = self._with_case_attributes(deid.segments())
+            memos = self._project.memos.frame(memos=deid.memo)
         return dict(
             analysis_workbook(
                 codings,
                 segments,
                 self._project.codebook(),
                 self._project.cases(),
+                memos=memos,
                 **filters,
             )
         )
@@ -176,6 +179,7 @@ class AnalysisService(Service):
             coders=tuple(self.store.coders()),
             codings=records,
             created_at=str(self.store.get_meta("created_at") or ""),
+            memos=self._project.memos.readable(),
             guids=self._guids(),
         )
 

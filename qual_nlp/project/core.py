@@ -24,6 +24,7 @@ from qual_nlp.project.agreement import AgreementService
 from qual_nlp.project.analysis import AnalysisService
 from qual_nlp.project.deid import DeidService
 from qual_nlp.project.jobs import JobService
+from qual_nlp.project.memos import MemoService
 from qual_nlp.project.model import ModelService
 from qual_nlp.project.review import ReviewService
 from qual_nlp.project.service import Progress
@@ -37,8 +38,9 @@ class Project:
 
     It holds the store and *has* the services that work on it: ``review`` (the queue
     and coders' decisions), ``model`` (suggest, train), ``agreement`` (triangulation),
-    ``analysis`` (matrices and exports), ``deid`` (de-identification), ``access``
-    (accounts and the rules) and ``jobs`` (long work in the background, with progress).
+    ``analysis`` (matrices and exports), ``deid`` (de-identification), ``memos``,
+    ``access`` (accounts and the rules) and ``jobs`` (long work in the background, with
+    progress).
 
     ``actor`` is who acts (:meth:`sign_in`, :meth:`as_user`); ``None`` in solo mode. In a
     project with accounts every read and write is checked by ``access`` for the actor.
@@ -54,6 +56,7 @@ class Project:
         self.analysis = AnalysisService(self)
         self.deid = DeidService(self)
         self.jobs = JobService(self)
+        self.memos = MemoService(self)
 
     # ------------------------------------------------------------ lifecycle
     @classmethod
@@ -477,6 +480,11 @@ class Project:
     # ----------------------------------------------------------------- read
     def counts(self) -> dict[str, int]:
         return dict(self.store.counts())
+
+    def version(self) -> int:
+        """A number that changes whenever anything in the project is written (the newest
+        event of the journal): what was read before it changed may be kept until then."""
+        return int(self.store.journal.last_event())
 
     def documents(self) -> list[Any]:
         """Every document (a patient partner: those holding segments assigned to them)."""

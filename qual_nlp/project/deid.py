@@ -33,6 +33,7 @@ from qual_nlp.records import (
     DeidTerm,
     Detection,
     Document,
+    Memo,
     ProjectSnapshot,
     ReviewItem,
 )
@@ -464,7 +465,28 @@ class DeidService(Service):
             replace(p, label=self.speaker(p.label, table) or p.label) for p in snapshot.participants
         )
         return replace(
-            snapshot, documents=documents, codings=tuple(codings), participants=participants
+            snapshot,
+            documents=documents,
+            codings=tuple(codings),
+            participants=participants,
+            memos=tuple(self.memo(m, views) for m in snapshot.memos),
+        )
+
+    def memo(self, memo: Memo, views: dict[str, Any] | None = None) -> Memo:
+        """A memo as the de-identified project carries it: title and text scrubbed, its
+        passages moved onto the pseudonymised text."""
+        views = views if views is not None else self.rewritten()
+        links = []
+        for link in memo.links:
+            if link.kind == "passage" and link.target in views and link.start is not None:
+                start, end = views[link.target].map_span(link.start, int(link.end or link.start))
+                link = replace(link, start=start, end=end)
+            links.append(link)
+        return replace(
+            memo,
+            title=self.scrub(memo.title) or memo.title,
+            text=self.scrub(memo.text) or "",
+            links=tuple(links),
         )
 
 

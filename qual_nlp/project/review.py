@@ -8,6 +8,7 @@ their assignment is blind), and their decision on it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -51,6 +52,48 @@ class ReviewService(Service):
         )
         return int(self.store.codings.code_span(document, start, end, code, coder, memo))
 
+    def coding(self, coding_id: int) -> dict[str, Any]:
+        """One coding (the columns of ``records.CODING_COLUMNS``), if the acting user may
+        read it: their own, or anyone's for whoever may see other coders' codings."""
+        frame = self._project.codings()
+        hit = frame[frame["coding_id"] == int(coding_id)]
+        if hit.empty:
+            raise RecordNotFoundError(
+                f"coding {coding_id} is not in the project (or not one you may read)"
+            )
+        return _row(hit.iloc[0])
+
+    def update_coding(
+        self, coding_id: int, *, code: str | None = None, memo: str | None = None
+    ) -> dict[str, Any]:
+        """Change the code or the memo of a coding: the coder's own (a lead: any)."""
+        found = self._changeable(coding_id)
+        who = self._project.actor.name if self._project.actor else str(found["coder"])
+        self.store.codings.update(int(coding_id), who, code=code, memo=memo)
+        return self.coding(coding_id)
+
+    def remove_coding(self, coding_id: int) -> None:
+        """Remove a coding: the coder's own (a lead: any)."""
+        found = self._changeable(coding_id)
+        who = self._project.actor.name if self._project.actor else str(found["coder"])
+        self.store.codings.delete(int(coding_id), who)
+
+    def _changeable(self, coding_id: int) -> dict[str, Any]:
+        found = self.coding(coding_id)
+        access = self._project.access
+        if self._project.actor is not None and access.may(rules.MANAGE_USERS):
+            return found
+        if found.get("segment_id") is not None:
+            access.require_segment(rules.CODE, int(found["segment_id"]), str(found["coder"]))
+        else:
+            restricted = access.assigned_segments() is not None
+            access.require(
+                rules.CODE,
+                assigned=False if restricted else None,
+                on_behalf_of=self._on_behalf(str(found["coder"])),
+            )
+        return found
+
     def next(
         self, coder: str, *, order: str = "uncertainty", n: int = 1, **filters: Any
     ) -> list[int]:
@@ -70,6 +113,47 @@ class ReviewService(Service):
                 allowed if wanted is None else allowed & {int(i) for i in wanted}
             )
         return list(self.store.queue.next(coder, order=order, n=n, **filters))
+
+    def pace(self, coder: str, *, now: datetime | None = None, **filters: Any) -> dict[str, Any]:
+        """Where ``coder`` stands: segments reviewed today (UTC), segments left in the queue
+        with these filters (those of :meth:`next`), each open assignment's progress, the
+        median seconds between today's decisions (pauses over ten minutes left out) and
+        the time left at that pace (None until two decisions were made today)."""
+        self._project.access.require(rules.CODE, on_behalf_of=self._on_behalf(coder))
+        now = now or datetime.now(UTC)
+        today = now.replace(hour=0, minute=0, second=0, microsecond=0).isoformat(timespec="seconds")
+        times = self.store.codings.review_times(coder, today)
+        filters = dict(filters)
+        filters.pop("order", None)
+        assignment = filters.pop("assignment", None)
+        if assignment:
+            filters["segment_ids"] = self.store.assignments.segments(assignment, coder)
+        allowed = self._project.access.assigned_segments(open_only=True)
+        if allowed is not None:
+            wanted = filters.get("segment_ids")
+            filters["segment_ids"] = sorted(
+                allowed if wanted is None else allowed & {int(i) for i in wanted}
+            )
+        left = int(self.store.queue.left(coder, **filters))
+        seconds = decision_pace(times)
+        mine = self.store.assignments.frame()
+        mine = mine[(mine["coder"] == coder) & mine["finished_at"].isna()]
+        return {
+            "reviewed_today": len(times),
+            "left": left,
+            "seconds_per_decision": seconds,
+            "seconds_left": None if seconds is None else seconds * left,
+            "assignments": [
+                {"name": r.name, "segments": int(r.segments), "reviewed": int(r.reviewed)}
+                for r in mine.itertuples()
+            ],
+        }
+
+    def waiting_for_a_new_coder(self) -> int:
+        """How many segments (interviewers' turns left out) a coder who has reviewed nothing
+        yet finds in the queue."""
+        self._project.access.require_active()
+        return int(self.store.queue.left(NEW_CODER))
 
     def item(self, segment_id: int, coder: str) -> ReviewItem:
         """A segment with its neighbouring turns, the model's suggestions and the coder's decisions.
@@ -189,6 +273,30 @@ class ReviewService(Service):
 
     def _on_behalf(self, coder: str) -> str | None:
         return coder if self._project.actor is not None else None
+
+
+#: a coder name nobody can take (names are trimmed), for "a coder who reviewed nothing yet"
+NEW_CODER = " "
+
+#: a gap longer than this between two decisions is a pause, not part of the pace
+PAUSE_SECONDS = 600.0
+
+
+def decision_pace(times: Sequence[str]) -> float | None:
+    """Median seconds between consecutive decisions (ISO times), pauses left out; None
+    with fewer than two decisions.
+
+    >>> decision_pace(["2026-01-05T10:00:00+00:00", "2026-01-05T10:00:20+00:00",
+    ...                "2026-01-05T10:00:30+00:00", "2026-01-05T11:00:00+00:00"])
+    15.0
+    """
+    stamps = sorted(datetime.fromisoformat(t) for t in times)
+    gaps = [
+        (b - a).total_seconds()
+        for a, b in zip(stamps, stamps[1:], strict=False)
+        if 0 <= (b - a).total_seconds() <= PAUSE_SECONDS
+    ]
+    return float(np.median(gaps)) if gaps else None
 
 
 def _row(series: pd.Series) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import and_, case, delete, func, insert, select
+from sqlalchemy import and_, case, delete, func, insert, literal, select, update
 from sqlalchemy.engine import Connection
 
 from qual_nlp.errors import RecordNotFoundError, ValidationError
@@ -265,6 +265,23 @@ class Codings:
             result = conn.execute(insert(t.codings).values(**rows[0]))
             return int(result.inserted_primary_key[0])  # type: ignore[index]
 
+    def update(
+        self, coding_id: int, actor: str, *, code: str | None = None, memo: str | None = None
+    ) -> None:
+        """Change a coding's code or memo (the reader's "edit")."""
+        after = {k: v for k, v in (("code", code), ("memo", memo)) if v is not None}
+        with self.journal.write(actor, "update", "coding", coding_id, after=after) as conn:
+            values: dict[str, Any] = {}
+            if code is not None:
+                ids = code_ids(conn)
+                if code not in ids:
+                    raise ValidationError(f"code {code!r} is not in the project's codebook")
+                values["code_id"] = ids[code]
+            if memo is not None:
+                values["memo"] = memo
+            if values:
+                conn.execute(update(t.codings).where(t.codings.c.id == coding_id).values(**values))
+
     def delete(self, coding_id: int, actor: str) -> None:
         with self.journal.write(actor, "delete", "coding", coding_id) as conn:
             conn.execute(delete(t.codings).where(t.codings.c.id == coding_id))
@@ -282,9 +299,11 @@ class Codings:
         """Codings joined with segment, document, case, speaker and coder (CODING_COLUMNS)."""
         k, s, d, c, p = t.codings, t.segments, t.documents, t.cases, t.participants
         co, cd = t.codes, t.coders
-        text = func.substr(d.c.text, k.c.start + 1, k.c.end - k.c.start)
+        # a span that is not a whole segment is cut from its document's text in Python:
+        # one read of each document instead of one substring per coding in SQL
         query = (
             select(
+                k.c.document_id,
                 k.c.id.label("coding_id"),
                 k.c.segment_id,
                 d.c.name.label("document"),
@@ -295,7 +314,8 @@ class Codings:
                 k.c.start,
                 k.c.end,
                 case(
-                    (and_(k.c.start == s.c.start, k.c.end == s.c.end), s.c.text), else_=text
+                    (and_(k.c.start == s.c.start, k.c.end == s.c.end), s.c.text),
+                    else_=literal(None),
                 ).label("text"),
                 co.c.facet,
                 co.c.path.label("code"),
@@ -326,7 +346,29 @@ class Codings:
         if segment_ids is not None:
             query = query.where(k.c.segment_id.in_(list(segment_ids)))
         with self.journal.engine.connect() as conn:
-            frame = pd.DataFrame(conn.execute(query).all(), columns=list(CODING_COLUMNS))
+            # plain tuples: pandas probes SQLAlchemy rows attribute by attribute (slow)
+            frame = pd.DataFrame(
+                [tuple(r) for r in conn.execute(query)], columns=["document_id", *CODING_COLUMNS]
+            )
+            cut = frame["text"].isna()
+            if cut.any():
+                ids = sorted({int(i) for i in frame.loc[cut, "document_id"]})
+                texts: dict[int, str] = {}
+                for chunk in range(0, len(ids), 500):
+                    rows = conn.execute(
+                        select(d.c.id, d.c.text).where(d.c.id.in_(ids[chunk : chunk + 500]))
+                    ).all()
+                    texts.update({int(i): str(x) for i, x in rows})
+                frame.loc[cut, "text"] = [
+                    texts[int(i)][int(a) : int(b)]
+                    for i, a, b in zip(
+                        frame.loc[cut, "document_id"],
+                        frame.loc[cut, "start"],
+                        frame.loc[cut, "end"],
+                        strict=True,
+                    )
+                ]
+        frame = frame.drop(columns="document_id")
         frame["segment_id"] = frame["segment_id"].astype("Int64")
         return frame
 
@@ -338,6 +380,19 @@ class Codings:
             query = query.where(r.c.skipped.is_(False))
         with self.journal.engine.connect() as conn:
             return pd.DataFrame(conn.execute(query).all(), columns=["segment_id", "coder"])
+
+    def review_times(self, coder: str, since: str) -> list[str]:
+        """When ``coder`` decided on each segment reviewed at or after ``since`` (ISO times,
+        oldest first)."""
+        r, cd = t.reviews, t.coders
+        query = (
+            select(r.c.at)
+            .join(cd, r.c.coder_id == cd.c.id)
+            .where(and_(cd.c.name == coder, r.c.at >= since))
+            .order_by(r.c.at)
+        )
+        with self.journal.engine.connect() as conn:
+            return [str(at) for (at,) in conn.execute(query).all()]
 
     def mark_reviewed(
         self, segment_ids: Sequence[int], coder: str, role: str | None = None

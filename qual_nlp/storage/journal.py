@@ -127,6 +127,13 @@ class Journal:
             )
         )
 
+    def last_event(self) -> int:
+        """The id of the newest event: it changes with every write to the project."""
+        from sqlalchemy import func
+
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.max(t.events.c.id))).scalar() or 0)
+
     def events(self, limit: int | None = None) -> pd.DataFrame:
         """The event log, newest first."""
         query = select(t.events).order_by(t.events.c.id.desc())

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import and_, exists, select
+from sqlalchemy import and_, exists, func, select
 
 from qual_nlp.errors import ValidationError
 from qual_nlp.storage import schema as t
@@ -74,6 +74,56 @@ class ReviewQueue:
         """
         if order not in ORDERS:
             raise ValidationError(f"order {order!r} is not one of {ORDERS}")
+        candidates = self._candidates(
+            coder,
+            case=case,
+            document=document,
+            code=code,
+            facet=facet,
+            min_score=min_score,
+            max_score=max_score,
+            include_interviewer=include_interviewer,
+            segment_ids=segment_ids,
+        )
+        s, d, sc = t.segments, t.documents, t.segment_scores
+        with self.journal.engine.connect() as conn:
+            if order == "document":
+                query = candidates(None).order_by(binary(d.c.name), s.c.start).limit(n)
+                return [int(i) for (i,) in conn.execute(query).all()]
+            # scored segments first, walking the score index from the top (no full sort);
+            # then, if the queue runs short, the never-scored ones in reading order
+            key = sc.c.uncertainty if order == "uncertainty" else sc.c.relevance
+            query = candidates(True).order_by(key.desc(), binary(d.c.name), s.c.start).limit(n)
+            found = [int(i) for (i,) in conn.execute(query).all()]
+            if len(found) < n:
+                rest = candidates(False).order_by(binary(d.c.name), s.c.start).limit(n - len(found))
+                found += [int(i) for (i,) in conn.execute(rest).all()]
+            return found
+
+    def left(self, coder: str, **filters: Any) -> int:
+        """How many segments ``coder`` has not reviewed pass the filters of :meth:`next`."""
+        filters.pop("order", None)
+        filters.pop("n", None)
+        query = self._candidates(coder, **filters)(None)
+        with self.journal.engine.connect() as conn:
+            return int(
+                conn.execute(select(func.count()).select_from(query.subquery())).scalar() or 0
+            )
+
+    def _candidates(
+        self,
+        coder: str,
+        *,
+        case: str | None = None,
+        document: str | None = None,
+        code: str | None = None,
+        facet: str | None = None,
+        min_score: float | None = None,
+        max_score: float | None = None,
+        include_interviewer: bool = False,
+        segment_ids: Sequence[int] | None = None,
+    ) -> Any:
+        """A function ``scored -> query`` of the unreviewed segments passing the filters."""
         s, d, c, sc, rv, cd = (
             t.segments,
             t.documents,
@@ -131,19 +181,7 @@ class ReviewQueue:
                 query = query.where(exists().where(and_(*cond)))
             return query
 
-        with self.journal.engine.connect() as conn:
-            if order == "document":
-                query = candidates(None).order_by(binary(d.c.name), s.c.start).limit(n)
-                return [int(i) for (i,) in conn.execute(query).all()]
-            # scored segments first, walking the score index from the top (no full sort);
-            # then, if the queue runs short, the never-scored ones in reading order
-            key = sc.c.uncertainty if order == "uncertainty" else sc.c.relevance
-            query = candidates(True).order_by(key.desc(), binary(d.c.name), s.c.start).limit(n)
-            found = [int(i) for (i,) in conn.execute(query).all()]
-            if len(found) < n:
-                rest = candidates(False).order_by(binary(d.c.name), s.c.start).limit(n - len(found))
-                found += [int(i) for (i,) in conn.execute(rest).all()]
-            return found
+        return candidates
 
     def scores(self) -> pd.DataFrame:
         sc = t.segment_scores

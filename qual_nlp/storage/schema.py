@@ -332,3 +332,31 @@ jobs = Table(
     Column("created_at", String(40), nullable=False),
     Column("updated_at", String(40), nullable=False),
 )
+# ------------------------------------------------------------------------------- memos
+#: Memos (migration 0006): free-standing project memos, or about documents, cases, codes
+#: and passages (``memo_links``).
+memos = Table(
+    "memos",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("title", String(300), nullable=False),
+    Column("text", Text, nullable=False, default=""),
+    Column("author", String(200), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("updated_at", String(40), nullable=False),
+)
+
+#: What a memo is about: kind (code | document | case | passage), the code path or the
+#: document or case name, and for a passage its character offsets.
+memo_links = Table(
+    "memo_links",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("memo_id", Integer, ForeignKey("memos.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("target", String(500), nullable=False),
+    Column("start", Integer),
+    Column("end", Integer),
+    Index("ix_memo_links_memo", "memo_id"),
+    Index("ix_memo_links_target", "kind", "target"),
+)

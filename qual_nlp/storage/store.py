@@ -45,6 +45,7 @@ from qual_nlp.storage.engine import check_reachable, make_engine, migrate, writi
 from qual_nlp.storage.jobs import Jobs
 from qual_nlp.storage.journal import Journal, code_ids, now, text_hash, to_json
 from qual_nlp.storage.journal import ensure_coder as _ensure_coder
+from qual_nlp.storage.memos import Memos
 from qual_nlp.storage.models import ModelVersions
 from qual_nlp.storage.queue import ReviewQueue
 from qual_nlp.storage.tokens import Tokens
@@ -72,6 +73,7 @@ class Store:
         self.users = Users(self.journal)
         self.tokens = Tokens(self.journal)
         self.jobs = Jobs(self.journal)
+        self.memos = Memos(self.journal)
 
         self.deid = DeidStore(self.journal)
 
