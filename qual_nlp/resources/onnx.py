@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
 from pathlib import Path
 from typing import Any
@@ -150,12 +149,14 @@ def load_onnx(path: Path, *, quantised: bool) -> Any:
     import onnxruntime as ort
     from sentence_transformers import SentenceTransformer
 
+    from qual_nlp.resources import encoder_threads
+
     folder = export_folder(path)
     name = f"onnx/{_int8_name(quantisation_preset())}" if quantised else "onnx/model.onnx"
     if not (folder / name).is_file():
         raise ModelError(f"{folder}: no {name}; delete the folder so it is exported again")
     options = ort.SessionOptions()
-    options.intra_op_num_threads = max(1, os.cpu_count() or 1)
+    options.intra_op_num_threads = encoder_threads()
     try:
         return SentenceTransformer(
             str(folder),
