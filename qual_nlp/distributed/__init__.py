@@ -12,7 +12,8 @@ every task of a worker shares (the encoder, the trained model, an open store). H
   on a worker that replaces a lost one), not once per task;
 - :func:`run_partitions`: submits one task per partition, retries a task whose worker
   died, reports ``progress(done, total)`` in the partitions' own units as they finish,
-  and returns each partition's (small) result.
+  and returns each partition's (small) result;
+- :class:`ClusterEncoder`: texts encoded on the workers, for ``evaluate`` (no project).
 
 Writes stay with the tasks: each writes its partition's results itself, in bulk and
 idempotently, so a retried task or a resumed run never duplicates anything.
@@ -22,7 +23,8 @@ Importing this package loads no Dask: each function imports it when called.
 from __future__ import annotations
 
 from qual_nlp.distributed.cluster import connect
+from qual_nlp.distributed.encode import ClusterEncoder
 from qual_nlp.distributed.plugin import resource, worker_resources
 from qual_nlp.distributed.run import run_partitions
 
-__all__ = ["connect", "resource", "run_partitions", "worker_resources"]
+__all__ = ["ClusterEncoder", "connect", "resource", "run_partitions", "worker_resources"]

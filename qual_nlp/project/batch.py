@@ -16,6 +16,10 @@ workers of a Dask cluster (:mod:`qual_nlp.distributed`):
   leaves no duplicate; vectors cached by the interrupted run are not encoded again.
 
 Memory per worker is bounded by the partition size, not by the corpus.
+
+``project.import_files(..., workers=N)`` sends the segmentation (spaCy sentence
+boundaries, the costly part of an import) to the workers in groups of files; the client
+reads the files and writes the documents, in the order a single-process import would.
 """
 
 from __future__ import annotations
@@ -212,3 +216,45 @@ def suggest(
         "encoded": sum(r["encoded"] for r in results),
         "workers": {str(pid): {"peak_rss_mb": mb} for pid, mb in sorted(peak.items())},
     }
+
+
+# ------------------------------------------------------------------ import
+#: Files per segmentation task.
+FILES_PER_TASK = 8
+
+
+def load_segmenter() -> None:
+    """Run once per worker: the default sentence pipeline, loaded before the first task."""
+    from qual_nlp.resources import load_spacy
+
+    load_spacy()
+
+
+def segment_part(_loaded: Any, part: list[tuple[Any, str | None]]) -> list[list[Any]]:
+    """Runs on a worker: the segments of each (parsed document, language) of a group."""
+    from qual_nlp.ingest.segment import segment_documents
+
+    stream = ((parsed, i) for i, (parsed, _language) in enumerate(part))
+    out: list[list[Any]] = [[] for _ in part]
+    for spans, i in segment_documents(stream, language=lambda i: part[i][1]):
+        out[i] = spans
+    return out
+
+
+def segment_on_workers(
+    documents: list[tuple[Any, str | None]],
+    *,
+    workers: int | None,
+    scheduler: str | None,
+) -> list[list[Any]]:
+    """The segments of every (parsed document, language), segmented on Dask workers, in
+    the order given (as :func:`~qual_nlp.ingest.segment.segment_documents` would)."""
+    from qual_nlp import distributed
+
+    parts = [documents[i : i + FILES_PER_TASK] for i in range(0, len(documents), FILES_PER_TASK)]
+    plugin = distributed.worker_resources("qual_nlp-segmenter", load_segmenter)
+    with distributed.connect(workers, scheduler) as client:
+        results = distributed.run_partitions(
+            client, segment_part, parts, plugin=plugin, label="segment"
+        )
+    return [spans for group in results for spans in group]
