@@ -104,7 +104,7 @@ def build(location: str, n_segments: int, seed: int = 0) -> int:
         for d in range(n_docs):
             lines, spans, offset = [], [], 0
             turns = min(PER_DOCUMENT, n_segments - made)
-            for i in range(turns):
+            for _ in range(turns):
                 for speaker, text in (
                     ("Interviewer", rng.choice(QUESTIONS)),
                     ("P01", passage(rng)),
@@ -127,8 +127,7 @@ def forget_vectors(location: str) -> None:
     """Empty the project's embedding cache and suggestions: the next run starts cold."""
     from sqlalchemy import text
 
-    from qual_nlp.project import Project
-    from qual_nlp.project import inputs
+    from qual_nlp.project import Project, inputs
 
     with Project.open(location) as project, project.store.engine.begin() as conn:
         conn.execute(text("DELETE FROM embeddings"))

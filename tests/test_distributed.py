@@ -129,6 +129,9 @@ def test_workers_give_the_single_process_suggestions_and_scores(base: dict, copy
     assert seen[0] == (0, 206) and seen[-1] == (206, 206)
     assert [d for d, _ in seen] == sorted(d for d, _ in seen) and len(seen) > 3
     assert all(info["peak_rss_mb"] > 0 for info in summary["workers"].values())
+    # the encoder and models were loaded once per worker (the plugin), not per partition
+    assert len(summary["workers"]) == 2
+    assert [info["loads"] for info in summary["workers"].values()] == [1, 1]
 
 
 def test_a_worker_killed_mid_run_leaves_no_duplicate_and_no_missing_suggestion(

@@ -79,10 +79,16 @@ def plan(counts: pd.DataFrame, size: int = PARTITION_SEGMENTS) -> list[Partition
     return out
 
 
+#: How many times this process loaded a :class:`WorkerState` (once per run, by the plugin).
+LOADS = 0
+
+
 class WorkerState:
     """A worker's open project and loaded models, shared by all its partitions."""
 
     def __init__(self, job: SuggestJob) -> None:
+        global LOADS
+        LOADS += 1
         from qual_nlp.errors import RecordNotFoundError
         from qual_nlp.project.model import make_embedder
         from qual_nlp.storage import Store
@@ -158,6 +164,7 @@ def suggest_partition(state: WorkerState, part: Partition) -> dict[str, Any]:
         "by_facet": {str(k): int(v) for k, v in found["facet"].value_counts().items()},
         "encoded": embedder.n_encoded - encoded,
         "pid": os.getpid(),
+        "loads": LOADS,
         "peak_rss_mb": round(rusage.getrusage(rusage.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "seconds": round(time.perf_counter() - started, 3),
     }
@@ -201,10 +208,12 @@ def suggest(
         )
     by_facet: dict[str, int] = {}
     peak: dict[int, float] = {}
+    loads: dict[int, int] = {}
     for r in results:
         for name, n in r["by_facet"].items():
             by_facet[name] = by_facet.get(name, 0) + n
         peak[r["pid"]] = max(peak.get(r["pid"], 0.0), r["peak_rss_mb"])
+        loads[r["pid"]] = max(loads.get(r["pid"], 0), r["loads"])
     return {
         "model": job.coder,
         "segments": sum(r["segments"] for r in results),
@@ -214,7 +223,10 @@ def suggest(
         "seconds": round(time.perf_counter() - started, 2),
         "partitions": len(partitions),
         "encoded": sum(r["encoded"] for r in results),
-        "workers": {str(pid): {"peak_rss_mb": mb} for pid, mb in sorted(peak.items())},
+        # per worker process: its peak memory, and how often it loaded the models
+        "workers": {
+            str(pid): {"peak_rss_mb": mb, "loads": loads[pid]} for pid, mb in sorted(peak.items())
+        },
     }
 
 
