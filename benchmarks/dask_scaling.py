@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
-import resource
 import sys
 import tempfile
 import time
@@ -140,6 +140,7 @@ def run(location: str, workers: int | None, partition: int) -> dict:
     from qual_nlp.project import Project
 
     forget_vectors(location)
+    load = os.getloadavg()[0]  # other work on the machine, for reading the figures
     started = time.perf_counter()
     with Project.open(location) as project:
         if workers is None:
@@ -152,9 +153,12 @@ def run(location: str, workers: int | None, partition: int) -> dict:
         "suggestions": summary["suggestions"],
         "seconds": round(seconds, 1),
         "segments_per_s": round(summary["segments"] / seconds, 1),
+        "load_average_before": round(load, 2),
     }
     if workers is None:
-        out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+        from qual_nlp.project.batch import peak_rss_mb
+
+        out["peak_rss_mb"] = peak_rss_mb()
     else:
         out["workers_peak_rss_mb"] = [w["peak_rss_mb"] for w in summary["workers"].values()]
         out["partitions"] = summary["partitions"]

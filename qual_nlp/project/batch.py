@@ -126,6 +126,20 @@ def load_worker(job: SuggestJob) -> WorkerState:
     return WorkerState(job)
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory in MB. Linux's VmHWM, which starts afresh in a
+    new program; ``ru_maxrss`` would carry over the peak of the process a worker was
+    forked from (on Linux it survives ``execve``)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return round(rusage.getrusage(rusage.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
 def suggest_partition(state: WorkerState, part: Partition) -> dict[str, Any]:
     """Runs on a worker: embed, score and write one partition; a small summary back."""
     from qual_nlp.project.inputs import with_context
@@ -165,7 +179,7 @@ def suggest_partition(state: WorkerState, part: Partition) -> dict[str, Any]:
         "encoded": embedder.n_encoded - encoded,
         "pid": os.getpid(),
         "loads": LOADS,
-        "peak_rss_mb": round(rusage.getrusage(rusage.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb": peak_rss_mb(),
         "seconds": round(time.perf_counter() - started, 3),
     }
 
