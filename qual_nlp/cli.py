@@ -163,6 +163,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             max_bytes=int(args.max_mb * 1_000_000),
             progress=bar,
             on_outcome=show,
+            **_batch_options(args),
         )
     tally = {s: sum(o.status == s for o in outcomes) for s in ("imported", "unchanged", "failed")}
     added = import_counts(outcomes)
@@ -235,8 +236,10 @@ def cmd_segments(args: argparse.Namespace) -> int:
 
 @command("suggest")
 def cmd_suggest(args: argparse.Namespace) -> int:
-    with _project(args) as project, _progress(args, "suggest") as bar:
-        result = project.model.suggest(facet=args.facet, progress=bar)
+    batch = _batch_options(args)
+    unit = "segment" if batch else "it"
+    with _project(args) as project, _progress(args, "suggest", unit) as bar:
+        result = project.model.suggest(facet=args.facet, progress=bar, **batch)
         warnings = [
             project.model.coverage_warning(u["document"], u["language"])
             for u in result["uncovered_documents"]
@@ -248,6 +251,32 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     for warning in [] if args.json else warnings:  # --json carries uncovered_documents
         print(f"warning: {warning}", file=sys.stderr)
     return 0
+
+
+def _batch_options(args: argparse.Namespace) -> dict[str, Any]:
+    """--workers / --scheduler / --partition-size as the facade takes them ({} if none)."""
+    options: dict[str, Any] = {}
+    if getattr(args, "workers", None) is not None:
+        options["workers"] = args.workers
+    if getattr(args, "scheduler", None):
+        options["scheduler"] = args.scheduler
+    if options and getattr(args, "partition_size", None):
+        options["partition_size"] = args.partition_size
+    return options
+
+
+@contextmanager
+def _cluster_embedder(
+    args: argparse.Namespace, encoder: str, backend: str, cache: Any = None
+) -> Iterator[Any]:
+    """An Embedder whose texts are encoded on Dask workers (evaluate --workers/--scheduler)."""
+    from qual_nlp.distributed import ClusterEncoder, connect
+    from qual_nlp.suggest.embed import Embedder
+
+    with connect(args.workers, args.scheduler) as client:
+        model = ClusterEncoder(client, encoder, backend)
+        # big calls: the cluster encoder splits them into tasks of its own
+        yield Embedder(encoder, backend=backend, batch_size=1 << 16, model=model, cache=cache)
 
 
 @command("train")
@@ -294,17 +323,24 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         # a cache project keeps one encoder: asking it for another is a clear error
         with Project.init(args.cache, encoder=args.encoder, backend=args.backend) as cache:
             encoder, backend = cache.model.encoder()
-            report = evaluate_files(
-                args.train, args.test, embedder=cache.model.embedder(), **options
-            )
+            embedder = cache.model.embedder()
+            if _batch_options(args):
+                with _cluster_embedder(args, encoder, backend, embedder.cache) as embedder:
+                    report = evaluate_files(args.train, args.test, embedder=embedder, **options)
+            else:
+                report = evaluate_files(args.train, args.test, embedder=embedder, **options)
     else:
         from qual_nlp.project.model import resolve_encoder
         from qual_nlp.suggest.embed import Embedder
 
         encoder, backend = resolve_encoder(args.encoder, args.backend)
-        report = evaluate_files(
-            args.train, args.test, embedder=Embedder(encoder, backend=backend), **options
-        )
+        if _batch_options(args):
+            with _cluster_embedder(args, encoder, backend) as embedder:
+                report = evaluate_files(args.train, args.test, embedder=embedder, **options)
+        else:
+            report = evaluate_files(
+                args.train, args.test, embedder=Embedder(encoder, backend=backend), **options
+            )
     payload = report.to_dict() | {"encoder": encoder, "backend": backend}
     emit(args, payload, f"{report.summary()}\nencoder: {encoder} through {backend}")
     return 0
@@ -647,6 +683,29 @@ def _encoder_options(p: argparse.ArgumentParser, note: str) -> None:
     )
 
 
+def _batch_arguments(p: argparse.ArgumentParser, *, partitions: bool = False) -> None:
+    """--workers N / --scheduler ADDRESS: run the batch on Dask workers."""
+    group = p.add_mutually_exclusive_group()
+    group.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="run on a Dask cluster of N worker processes on this machine (one core each)",
+    )
+    group.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on an existing Dask cluster, e.g. tcp://host:8786 (see the README)",
+    )
+    if partitions:
+        p.add_argument(
+            "--partition-size",
+            type=int,
+            metavar="N",
+            help="with --workers/--scheduler: participant segments per task (default 2000)",
+        )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qual-nlp",
@@ -685,6 +744,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--meta", help="metadata CSV: file,case,source_type,<attributes…>")
     p.add_argument("--cases", help="case CSV: case,<attributes and case-level numbers…>")
     p.add_argument("--max-mb", type=float, default=50.0, help="largest file accepted, in MB")
+    _batch_arguments(p)
     p.add_argument("--json", action="store_true", help="print one JSON document")
 
     p = add("segments", "List every segment with offsets, speaker, case and codings.")
@@ -696,6 +756,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("suggest", "Suggest codes for every segment (zero-shot, or the trained model).")
     p.add_argument("--facet", help="only this facet (default: all)")
+    _batch_arguments(p, partitions=True)
     p.add_argument("--json", action="store_true", help="print one JSON document")
 
     p = add("train", "Train the model on reviewed segments, score it as a coder, re-suggest.")
@@ -718,6 +779,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--context-weight", type=float, default=0.5, help="context block weight")
     p.add_argument("--cache", help="project file used as embedding cache (created if absent)")
     _encoder_options(p, "; with --cache it must match the cache's encoder")
+    _batch_arguments(p)
     p.add_argument("--json", action="store_true", help="print one JSON document")
 
     p = add("matrix", "Write a theme x case (or x attribute) matrix to .csv or .xlsx.")

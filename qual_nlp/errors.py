@@ -49,6 +49,10 @@ class ModelError(QualNLPError):
     """An embedding model or trained model file cannot be loaded or used."""
 
 
+class BatchError(QualNLPError):
+    """A partition of a batch run (on Dask workers) failed on every attempt."""
+
+
 class ExchangeError(QualNLPError):
     """A REFI-QDA (.qdpx/.qdc) or other exchange file is malformed or unsafe."""
 

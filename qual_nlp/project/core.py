@@ -185,8 +185,14 @@ class Project:
         max_bytes: int = DEFAULT_MAX_BYTES,
         progress: Progress | None = None,
         on_outcome: Callable[[ImportOutcome], None] | None = None,
+        workers: int | None = None,
+        scheduler: str | None = None,
     ) -> list[ImportOutcome]:
         """Import files and folders; one outcome per file, failures do not stop the batch.
+
+        ``workers`` (a Dask cluster of that many processes on this machine) or
+        ``scheduler`` (an existing cluster) segment the files on Dask workers
+        (:mod:`qual_nlp.project.batch`); the documents stored are the same.
 
         ``meta`` is a CSV with columns ``file, case, source_type`` plus attribute
         columns (province, participant_role, participant_roles "P07=patient;…").
@@ -198,6 +204,10 @@ class Project:
 
         self.access.require(rules.IMPORT)
         actor = self._acting(actor)
+        if workers is not None or scheduler is not None:
+            from qual_nlp.distributed.cluster import check
+
+            check(workers, scheduler)  # before any file is read
         metadata = ingest.read_metadata(meta) if meta else None
         if source_type and source_type not in ingest.SOURCE_TYPES:
             raise ingest.ImportFileError(
@@ -260,10 +270,20 @@ class Project:
         uncovered = {
             u["document"]: u["language"] for u in self.model.uncovered([p.document for p in plans])
         }
-        stream = ((p.parsed, p) for p in plans)
-        for spans, plan in segment_documents(
-            stream, language=lambda plan: plan.document.metadata.get("language")
-        ):
+
+        def language(plan: ingest.ImportPlan) -> str | None:
+            return plan.document.metadata.get("language")
+
+        if (workers is not None or scheduler is not None) and plans:
+            from qual_nlp.project import batch
+
+            segmented = batch.segment_on_workers(
+                [(p.parsed, language(p)) for p in plans], workers=workers, scheduler=scheduler
+            )
+            pairs: Iterable[tuple[Any, ingest.ImportPlan]] = zip(segmented, plans, strict=True)
+        else:
+            pairs = segment_documents(((p.parsed, p) for p in plans), language=language)
+        for spans, plan in pairs:
             try:
                 self.store.add_document(
                     plan.document,

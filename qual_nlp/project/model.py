@@ -39,6 +39,19 @@ def resolve_encoder(encoder: str | None, backend: str | None) -> tuple[str, str]
     return (str(folder.resolve()) if folder.is_dir() else wanted), wanted_backend
 
 
+def make_embedder(store: Any, encoder: str, backend: str) -> Any:
+    """An :class:`~qual_nlp.suggest.embed.Embedder` of ``encoder`` through ``backend``
+    whose cache is the store (behind the packaged seed vectors of the built-in codebooks)."""
+    from qual_nlp.suggest.embed import Embedder
+    from qual_nlp.suggest.seed_vectors import SeededCache, load_seed
+
+    embedder = Embedder(encoder, backend=backend)
+    # the built-in codebooks' prototype vectors ship with the package
+    seed = load_seed(embedder.name)
+    embedder.cache = SeededCache(store, seed) if seed else store
+    return embedder
+
+
 class ModelService(Service):
     """Suggest, train, and score the model of one project (``project.model``)."""
 
@@ -98,15 +111,7 @@ class ModelService(Service):
 
     def embedder(self) -> Any:
         """The sentence encoder, with this project's embedding cache."""
-        from qual_nlp.suggest.embed import Embedder
-        from qual_nlp.suggest.seed_vectors import SeededCache, load_seed
-
-        encoder, backend = self.encoder()
-        embedder = Embedder(encoder, backend=backend)
-        # the built-in codebooks' prototype vectors ship with the package
-        seed = load_seed(embedder.name)
-        embedder.cache = SeededCache(self.store, seed) if seed else self.store
-        return embedder
+        return make_embedder(self.store, *self.encoder())
 
     def inputs(self, embedder: Any | None = None) -> Any:
         """Participant segments with their context, vectors and derived inputs, kept
@@ -124,17 +129,39 @@ class ModelService(Service):
         return None if found is None else (found[0], engine.loads(found[1]))
 
     def suggest(
-        self, facet: str | None = None, *, progress: Progress | None = None
+        self,
+        facet: str | None = None,
+        *,
+        progress: Progress | None = None,
+        workers: int | None = None,
+        scheduler: str | None = None,
+        partition_size: int | None = None,
     ) -> dict[str, Any]:
         """Suggest codes for every participant segment and refresh the review order.
 
         Zero-shot before any training; afterwards the newest trained model,
         blended with zero-shot while its labels are few. ``progress(done, total)`` is
         called as texts not cached yet are encoded, then with the segments scored.
+
+        ``workers`` (a Dask cluster of that many processes on this machine) or
+        ``scheduler`` (an existing cluster's address) run the same computation in
+        partitions of about ``partition_size`` segments (:mod:`qual_nlp.project.batch`);
+        ``progress`` then counts segments done across the workers.
         """
         from qual_nlp.suggest import active, engine
 
         self._project.access.require(rules.RUN_MODEL)
+        if workers is not None or scheduler is not None:
+            from qual_nlp.project import batch
+
+            return batch.suggest(
+                self,
+                facet,
+                workers=workers,
+                scheduler=scheduler,
+                partition_size=partition_size,
+                progress=progress,
+            )
         started = time.perf_counter()
         codebook = self._project.codebook()
         embedder = self.embedder()

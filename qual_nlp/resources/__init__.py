@@ -63,6 +63,18 @@ DEFAULT_BACKEND = "onnx-int8"
 
 _LOCK = threading.Lock()
 
+#: Environment variable that caps an encoder's intra-op threads (torch and ONNX Runtime);
+#: a batch worker sets it to 1 so that N workers on N cores do not fight over them.
+THREADS_ENV = "QUAL_NLP_ENCODER_THREADS"
+
+
+def encoder_threads() -> int:
+    """Intra-op threads an encoder uses: $QUAL_NLP_ENCODER_THREADS, else every core."""
+    value = os.environ.get(THREADS_ENV, "").strip()
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    return max(1, os.cpu_count() or 1)
+
 
 def _offline() -> None:
     """Make sure no library tries to reach a model hub."""
@@ -134,7 +146,7 @@ def load_encoder(name: str = DEFAULT_ENCODER, backend: str = DEFAULT_BACKEND) ->
         import torch
         from sentence_transformers import SentenceTransformer
 
-        torch.set_num_threads(max(1, os.cpu_count() or 1))
+        torch.set_num_threads(encoder_threads())
         try:
             return SentenceTransformer(str(path), device="cpu", local_files_only=True)
         except TypeError:  # older sentence-transformers without local_files_only

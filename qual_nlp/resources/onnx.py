@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
 from pathlib import Path
 from typing import Any
@@ -150,6 +149,7 @@ def load_onnx(path: Path, *, quantised: bool, lean: bool = True) -> Any:
     :class:`~qual_nlp.resources.onnx_runtime.OnnxSentenceEncoder` (no torch in the
     process), or sentence-transformers' ONNX backend for a pipeline that reader does not
     implement (or with ``lean=False``). The export itself needs torch, once."""
+    from qual_nlp.resources import encoder_threads
     from qual_nlp.resources.onnx_runtime import OnnxSentenceEncoder, UnsupportedPipeline
 
     folder = export_folder(path)
@@ -158,7 +158,7 @@ def load_onnx(path: Path, *, quantised: bool, lean: bool = True) -> Any:
         raise ModelError(f"{folder}: no {name}; delete the folder so it is exported again")
     if lean:
         try:
-            return OnnxSentenceEncoder(folder, name.split("/", 1)[1])
+            return OnnxSentenceEncoder(folder, name.split("/", 1)[1], threads=encoder_threads())
         except UnsupportedPipeline:
             pass
         except Exception as exc:  # pragma: no cover - corrupt export
@@ -170,7 +170,7 @@ def load_onnx(path: Path, *, quantised: bool, lean: bool = True) -> Any:
     from sentence_transformers import SentenceTransformer
 
     options = ort.SessionOptions()
-    options.intra_op_num_threads = max(1, os.cpu_count() or 1)
+    options.intra_op_num_threads = encoder_threads()
     try:
         return SentenceTransformer(
             str(folder),

@@ -119,10 +119,7 @@ class Codings:
                 conn.exec_driver_sql(f"DELETE FROM codings WHERE {condition}")
             if suggestions.empty:
                 return 0
-            seg = pd.DataFrame(
-                fetch_rows(conn, 'SELECT id, document_id, start, "end" FROM segments'),
-                columns=["segment_id", "document_id", "start", "end"],
-            )
+            seg = _segment_spans(conn, suggestions["segment_id"])
             frame = suggestions.merge(seg, on="segment_id", how="inner")
             unknown = set(frame["code"]) - set(codes)
             if unknown:
@@ -414,3 +411,21 @@ class Codings:
                 if int(sid) not in done
             ]
             insert_ignore(conn, t.reviews, rows, ["segment_id", "coder_id"])
+
+
+def _segment_spans(conn: Connection, segment_ids: Any) -> pd.DataFrame:
+    """segment_id, document_id, start, end of the given segments: one scan for a
+    whole-project run, id lists for a part of it (a batch partition)."""
+    columns = ["segment_id", "document_id", "start", "end"]
+    wanted = sorted({int(i) for i in segment_ids})
+    if len(wanted) > 20_000:
+        rows = fetch_rows(conn, 'SELECT id, document_id, start, "end" FROM segments')
+        return pd.DataFrame(rows, columns=columns)
+    s = t.segments
+    found: list[tuple[Any, ...]] = []
+    for i in range(0, len(wanted), 900):
+        query = select(s.c.id, s.c.document_id, s.c.start, s.c.end).where(
+            s.c.id.in_(wanted[i : i + 900])
+        )
+        found.extend(tuple(r) for r in conn.execute(query).all())
+    return pd.DataFrame(found, columns=columns)

@@ -114,6 +114,11 @@ class Store:
     def location(self) -> str:
         return self.engine.url.render_as_string(hide_password=True)
 
+    def reopen_url(self) -> str:
+        """The URL that opens this store again, password included: what batch workers
+        open in their own processes. Never shown or logged (:attr:`location` hides it)."""
+        return self.engine.url.render_as_string(hide_password=False)
+
     # ----------------------------------------------------------------- meta
     def _set_meta(self, conn: Connection, key: str, value: Any) -> None:
         upsert(conn, t.meta, {"key": key, "value": to_json(value)}, ["key"])
@@ -327,8 +332,10 @@ class Store:
         document: str | None = None,
         case: str | None = None,
         segment_ids: Sequence[int] | None = None,
+        documents: Sequence[str] | None = None,
     ) -> pd.DataFrame:
-        """Every segment with document, case, speaker and role (SEGMENT_COLUMNS)."""
+        """Every segment with document, case, speaker and role (SEGMENT_COLUMNS);
+        ``documents`` keeps those of the named documents (a batch partition)."""
         s, d, c, p = t.segments, t.documents, t.cases, t.participants
         query = (
             select(
@@ -356,11 +363,29 @@ class Store:
             query = query.where(c.c.name == case)
         if segment_ids is not None:
             query = query.where(s.c.id.in_(list(segment_ids)))
+        if documents is not None:
+            query = query.where(d.c.name.in_(list(documents)))
         with self.engine.connect() as conn:
             rows = [tuple(r) for r in conn.execute(query).all()]  # tuples: fast into pandas
         frame = pd.DataFrame(rows, columns=list(SEGMENT_COLUMNS))
         frame["is_interviewer"] = frame["is_interviewer"].astype(bool)
         return frame
+
+    def participant_counts(self) -> pd.DataFrame:
+        """document, segments: each document's participant (not interviewer) segments,
+        in document order; how a batch run splits a project without reading its text."""
+        s, d, p = t.segments, t.documents, t.participants
+        query = (
+            select(d.c.name, func.count(s.c.id))
+            .select_from(d.join(s, s.c.document_id == d.c.id))
+            .outerjoin(p, s.c.participant_id == p.c.id)
+            .where(func.coalesce(p.c.is_interviewer, False).is_(False))
+            .group_by(d.c.name)
+            .order_by(binary(d.c.name))
+        )
+        with self.engine.connect() as conn:
+            rows = [(str(n), int(c)) for n, c in conn.execute(query).all()]
+        return pd.DataFrame(rows, columns=["document", "segments"])
 
     #: Event entities whose writes can change segments, their speakers or roles.
     SEGMENT_ENTITIES = ("document", "case")

@@ -156,7 +156,14 @@ def zero_shot(
 ) -> dict[str, pd.DataFrame]:
     """Per-facet probabilities from similarity to code prototypes (no labels needed);
     bipolar facets choose between their two codes by stance."""
-    return _frames(scorer(codebook, embedder).predict_proba(X, texts), index)
+    return score_zero_shot(scorer(codebook, embedder), X, index, texts)
+
+
+def score_zero_shot(
+    fitted: Any, X: np.ndarray, index: Sequence[int], texts: Sequence[str] | None = None
+) -> dict[str, pd.DataFrame]:
+    """:func:`zero_shot` with a :func:`scorer` already fitted (kept across batches)."""
+    return _frames(fitted.predict_proba(X, texts), index)
 
 
 def featurise(
