@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -97,7 +98,9 @@ def page(browser) -> Iterator[object]:
 
 
 def sign_in(page, url: str, name: str, password: str, *, enter: bool = False) -> bool:
-    """Open ``url`` (a new app session: Streamlit keeps none across reloads) and sign in."""
+    """Open ``url`` in a new app session, signed out (the cookie that keeps a session across
+    reloads is cleared first), and sign in."""
+    page.context.clear_cookies()
     page.goto(url)
     page.get_by_role("heading", name="Sign in").wait_for()
     refused = close_not_found(page)
@@ -154,10 +157,14 @@ def test_a_patient_partner_sees_only_assigned_segments_in_plain_language(team_se
     page.get_by_role("heading", name="My segments").wait_for()
     settle(page)
     assert set(nav_titles(page)) <= {"My segments"}  # one page: Streamlit shows no menu
-    page.get_by_text(f"Passage 1 of {len(assigned)}", exact=False).wait_for()
+    # the first page a partner opens de-identifies the documents (Presidio, spaCy) first
+    page.get_by_text(f"Passage 1 of {len(assigned)}", exact=False).wait_for(timeout=180_000)
+    settle(page)  # and the rerun that keeps the signed session in a cookie
     shot(page, "teams_01_partner")
     seen = []
     for i in range(len(assigned)):
+        # the page's rerun has replaced the previous passage (no stale copy left)
+        expect(page.locator(".q-turn.q-current")).to_have_count(1, timeout=60_000)
         current = page.locator(".q-turn.q-current").inner_text()
         seen.append(current)
         text = body(page)
