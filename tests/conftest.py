@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,19 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ["QUAL_NLP_MODEL_DIR"] = os.environ.get(
     "QUAL_NLP_TEST_MODEL_DIR", str(Path(__file__).resolve().parent.parent / "test-output/models")
 )
+
+#: Streamlit's AppTest runs each script as ``__main__`` and leaves it there; a process
+#: started later with the "spawn" method (Dask's workers) would then run that app script
+#: as its own main module and fail. Each test gets the real ``__main__`` back.
+_MAIN = sys.modules["__main__"]
+
+
+@pytest.fixture(autouse=True)
+def _restore_main_module():
+    yield
+    if sys.modules.get("__main__") is not _MAIN:
+        sys.modules["__main__"] = _MAIN
+
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "corpora_samples"
