@@ -103,7 +103,11 @@ def test_a_new_project_embeds_its_segments_but_not_the_builtin_codebook(tmp_path
     with Project.init(path) as project:
         project.import_files([tmp_path / "a.txt"])
         result = project.model.suggest()
+        name = project.model.embedder().name
     assert result["suggestions"] > 0
     with sqlite3.connect(path) as db:
         (stored,) = db.execute("SELECT count(*) FROM embeddings").fetchone()
-    assert 1 <= stored <= 2  # the answer and its question, not the codebook's prototypes
+    if seed_path(name).is_file():
+        assert 1 <= stored <= 2  # the answer and its question, not the codebook's prototypes
+    else:  # int8 vectors of another processor preset: the codebook is embedded once, here
+        assert stored > 100
