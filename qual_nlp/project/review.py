@@ -94,15 +94,10 @@ class ReviewService(Service):
             )
         return found
 
-    def next(
-        self, coder: str, *, order: str = "uncertainty", n: int = 1, **filters: Any
-    ) -> list[int]:
-        """Ids of the next segments for ``coder``: ``uncertainty`` (active learning),
-        ``relevance`` (triage) or ``document`` order; filters: case, document, code,
-        facet, min_score, max_score, include_interviewer, assignment."""
-        self._project.access.require(rules.CODE, on_behalf_of=self._on_behalf(coder))
-        if {"code", "min_score", "max_score"} & {k for k, v in filters.items() if v is not None}:
-            self._project.access.require(rules.SEE_SUGGESTIONS)  # they filter on suggestions
+    def _queue_filters(self, coder: str, filters: dict[str, Any]) -> dict[str, Any]:
+        """``filters`` of the queue with an ``assignment`` turned into its segments and
+        everything narrowed to the segments the acting user is assigned (if restricted)."""
+        filters = dict(filters)
         assignment = filters.pop("assignment", None)
         if assignment:
             filters["segment_ids"] = self.store.assignments.segments(assignment, coder)
@@ -112,6 +107,18 @@ class ReviewService(Service):
             filters["segment_ids"] = sorted(
                 allowed if wanted is None else allowed & {int(i) for i in wanted}
             )
+        return filters
+
+    def next(
+        self, coder: str, *, order: str = "uncertainty", n: int = 1, **filters: Any
+    ) -> list[int]:
+        """Ids of the next segments for ``coder``: ``uncertainty`` (active learning),
+        ``relevance`` (triage) or ``document`` order; filters: case, document, code,
+        facet, min_score, max_score, include_interviewer, assignment."""
+        self._project.access.require(rules.CODE, on_behalf_of=self._on_behalf(coder))
+        if {"code", "min_score", "max_score"} & {k for k, v in filters.items() if v is not None}:
+            self._project.access.require(rules.SEE_SUGGESTIONS)  # they filter on suggestions
+        filters = self._queue_filters(coder, filters)
         return list(self.store.queue.next(coder, order=order, n=n, **filters))
 
     def pace(self, coder: str, *, now: datetime | None = None, **filters: Any) -> dict[str, Any]:
@@ -125,15 +132,7 @@ class ReviewService(Service):
         times = self.store.codings.review_times(coder, today)
         filters = dict(filters)
         filters.pop("order", None)
-        assignment = filters.pop("assignment", None)
-        if assignment:
-            filters["segment_ids"] = self.store.assignments.segments(assignment, coder)
-        allowed = self._project.access.assigned_segments(open_only=True)
-        if allowed is not None:
-            wanted = filters.get("segment_ids")
-            filters["segment_ids"] = sorted(
-                allowed if wanted is None else allowed & {int(i) for i in wanted}
-            )
+        filters = self._queue_filters(coder, filters)
         left = int(self.store.queue.left(coder, **filters))
         seconds = decision_pace(times)
         mine = self.store.assignments.frame()
