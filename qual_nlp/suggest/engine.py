@@ -66,13 +66,17 @@ class TrainedModel:
 
     def foreign(self, languages: Sequence[str | None]) -> np.ndarray:
         """Which rows are in a language with too few training segments for the word
-        features (fewer than :data:`MIN_LANGUAGE_ROWS`); all False when the model has no
-        portable estimators or unknown languages."""
+        features (fewer than :data:`MIN_LANGUAGE_ROWS`, and not the language most training
+        segments were in); all False when the model has no portable estimators or knows
+        no training language."""
         mask = np.zeros(len(languages), dtype=bool)
-        if not self.portable or not self.languages:
+        known = {k: v for k, v in self.languages.items() if k}
+        if not self.portable or not known:
             return mask
+        # the language most of the training was in keeps the word features, however few
+        main = max(known, key=lambda k: known[k])
         for i, language in enumerate(languages):
-            if language and self.languages.get(str(language), 0) < MIN_LANGUAGE_ROWS:
+            if language and language != main and known.get(str(language), 0) < MIN_LANGUAGE_ROWS:
                 mask[i] = True
         return mask
 
