@@ -80,9 +80,12 @@ def test_solo_mode_is_refused_beyond_this_computer(tmp_path: Path):
 
 
 PAGES = {
-    "lea": ("lead", ["review", "documents", "import", "matrices", "agreement", "codebook"]),
-    "ana": ("analyst", ["review", "documents", "agreement", "codebook"]),
-    "vic": ("viewer", ["matrices", "agreement"]),
+    "lea": (
+        "lead",
+        ["review", "documents", "import", "matrices", "agreement", "codebook", "memos"],
+    ),
+    "ana": ("analyst", ["review", "documents", "agreement", "codebook", "memos"]),
+    "vic": ("viewer", ["matrices", "agreement", "memos"]),
     "pat": ("patient_partner", ["my-segments"]),
 }
 
@@ -118,3 +121,30 @@ def test_a_blind_analyst_sees_no_statistics_and_no_suggestion(tmp_path: Path):
     at = open_page(signed_in_app(path, "ana", "analyst", datetime.now(UTC)), "review")
     assert any("Blind coding" in str(i.value) for i in at.info)
     assert "Bulk accept" not in str([e.label for e in at.expander])
+
+
+#: every page of the app, and the roles that may open it (a new page without a row fails)
+PAGE_ROLES = {
+    "review": {"lea", "ana"},
+    "documents": {"lea", "ana"},
+    "import": {"lea", "ana"},
+    "matrices": {"lea", "ana", "vic"},
+    "agreement": {"lea", "ana", "vic"},
+    "codebook": {"lea", "ana"},
+    "memos": {"lea", "ana", "vic"},
+    "deid": {"lea"},
+    "my-segments": {"pat"},
+}
+
+
+@pytest.mark.parametrize("user", list(PAGES))
+def test_each_role_is_shown_exactly_the_pages_the_rules_allow(team: Path, user: str):
+    from app_pages.auth import PAGE_ACTIONS, PAGE_PATHS, visible
+    from qual_nlp.project import Project
+
+    paths = set(PAGE_PATHS.values()) | set(PAGE_ACTIONS)
+    assert paths == set(PAGE_ROLES), "a page has no row in PAGE_ROLES"
+    with Project.open(team) as project:
+        acting = project.as_user(user)
+        shown = {path for path in paths if visible(acting, path)}
+    assert shown == {path for path, users in PAGE_ROLES.items() if user in users}
