@@ -22,6 +22,7 @@ from qual_nlp.ingest import batch as ingest
 from qual_nlp.project.access import AccessService
 from qual_nlp.project.agreement import AgreementService
 from qual_nlp.project.analysis import AnalysisService
+from qual_nlp.project.codebooks import read_codebook, tag_path, tag_paths, tags_codebook
 from qual_nlp.project.deid import DeidService
 from qual_nlp.project.jobs import JobService
 from qual_nlp.project.memos import MemoService
@@ -453,13 +454,13 @@ class Project:
         rows = taguette.read_highlights_csv(highlights) if highlights else []
         for row in rows:
             tags.setdefault(row.tag, "")
-        merged = merge_codebooks(before, _tags_codebook(before, tags))
+        merged = merge_codebooks(before, tags_codebook(before, tags))
         if merged is not None and merged is not before:
             self.store.save_codebook(merged, actor=self._acting(actor))
             counts["codes"] = len(merged.codes) - (len(before.codes) if before else 0)
         if not rows:
             return counts
-        paths = _tag_paths(merged)
+        paths = tag_paths(merged)
         texts = {d.name: d.text for d in self.store.documents()}
         by_stem = {Path(n).stem.lower(): n for n in texts}
         quotes, unknown = [], set()
@@ -472,7 +473,7 @@ class Project:
             if name is None:
                 unknown.add(row.document)
                 continue
-            path = _tag_path(paths, row.tag)
+            path = tag_path(paths, row.tag)
             if path is not None:
                 quotes.append(ingest.QuoteCoding(name, row.content, path, coder))
         coded = (
@@ -728,79 +729,6 @@ def _report(segments: pd.DataFrame, codings: pd.DataFrame) -> list[dict[str, Any
             }
         )
     return out
-
-
-def _tag_paths(codebook: Codebook | None) -> dict[str, str]:
-    """Tag → code path: a code's path, id or name (also in lower case) all find it."""
-    out: dict[str, str] = {}
-    for code in codebook.codes if codebook else ():
-        for key in (code.name, code.id, code.path):
-            out.setdefault(key, code.path)
-            out.setdefault(key.lower(), code.path)
-    return out
-
-
-def _tag_path(paths: dict[str, str], tag: str) -> str | None:
-    return paths.get(tag) or paths.get(tag.lower())
-
-
-def _tags_codebook(codebook: Codebook | None, tags: dict[str, str]) -> Codebook | None:
-    """Codes (facet ``taguette``) for the tags (name → description) the codebook lacks."""
-    from qual_nlp.exchange.taguette import DEFAULT_FACET, tag_ids
-    from qual_nlp.records import Facet
-
-    known = _tag_paths(codebook)
-    new = {t: d for t, d in tags.items() if _tag_path(known, t) is None}
-    if not new:
-        return None
-    taken = [c.id for c in codebook.codes] if codebook else []
-    ids = tag_ids([*taken, *new])
-    codes = tuple(Code(ids[t], DEFAULT_FACET, t, definition=d or t) for t, d in new.items())
-    facet = Facet(DEFAULT_FACET, "Taguette tags", False, "Tags brought over from Taguette")
-    return Codebook("taguette", (facet,), codes)
-
-
-#: What ``init --codebook`` and :meth:`Project.set_codebook` read, for messages.
-CODEBOOK_FORMATS = (
-    "a built-in codebook name ({builtin}), a YAML codebook (.yaml, .yml), a REFI-QDA "
-    "codebook (.qdc) or a Taguette codebook CSV (.csv with a 'tag' column)"
-)
-
-
-def read_codebook(codebook: str | Path | Codebook) -> Codebook:
-    """A codebook from a record, a built-in name, or a .yaml/.yml, .qdc or Taguette .csv file.
-
-    >>> read_codebook("cm-implementation").name
-    'cm-implementation'
-    """
-    from qual_nlp.codebook import list_builtin, load_codebook
-    from qual_nlp.errors import CodebookError, QualNLPError
-
-    if isinstance(codebook, Codebook):
-        return codebook
-    formats = CODEBOOK_FORMATS.format(builtin=", ".join(list_builtin()))
-    suffix = Path(str(codebook)).suffix.lower()
-    if suffix == ".qdc":
-        from qual_nlp.exchange.refi_import import read_qdc
-
-        return read_qdc(codebook)
-    if suffix == ".csv":
-        from qual_nlp.exchange.taguette import read_codebook_csv
-
-        try:
-            return read_codebook_csv(codebook)
-        except QualNLPError as exc:
-            raise CodebookError(f"{exc} A codebook can be {formats}.") from None
-    if suffix not in ("", ".yaml", ".yml") and Path(str(codebook)).is_file():
-        raise CodebookError(
-            f"{codebook}: a {suffix} file is not a codebook qual_nlp reads. Fix: give {formats}."
-        )
-    try:
-        return load_codebook(codebook)
-    except CodebookError as exc:
-        if Path(str(codebook)).is_file():
-            raise
-        raise CodebookError(f"{exc} A codebook can be {formats}.") from None
 
 
 def _new_file(location: str | Path) -> Path | None:
