@@ -13,6 +13,7 @@ from qual_nlp.project import Project
 from qual_nlp.project import inputs as project_inputs
 from qual_nlp.project.model import ModelService
 from qual_nlp.records import Document, SegmentSpan
+from qual_nlp.storage import codings as codings_module
 from qual_nlp.storage import queue as queue_module
 from qual_nlp.suggest.classifier import ExclusiveClassifier, MultiLabelClassifier
 from qual_nlp.suggest.embed import DictCache, Embedder, l2_normalise
@@ -93,7 +94,11 @@ def test_a_failed_bulk_score_write_keeps_the_old_scores_and_indexes(store, monke
 
 
 @pytest.mark.backends
-def test_replacing_suggestions_touches_only_the_given_segments_and_facet(store):
+@pytest.mark.parametrize("bulk_rows", [1, 10_000], ids=["bulk", "plain"])
+def test_replacing_suggestions_touches_only_the_given_segments_and_facet(
+    store, monkeypatch, bulk_rows
+):
+    monkeypatch.setattr(codings_module, "BULK_ROWS", bulk_rows)
     doc, spans = _doc("a.txt", 6)
     store.add_document(doc, spans)
     ids = store.segments_frame()["segment_id"].tolist()
@@ -122,6 +127,39 @@ def test_replacing_suggestions_touches_only_the_given_segments_and_facet(store):
     seg = store.segments_frame().set_index("segment_id").loc[ids[:2]]
     assert placed["start"].tolist() == seg["start"].tolist()
     assert placed["end"].tolist() == seg["end"].tolist()
+
+    # a bulk write builds the codings indexes again
+    names = {i["name"] for i in inspect(store.engine).get_indexes("codings")}
+    assert {"ix_codings_segment", "ix_codings_coder_status", "ix_codings_code"} <= names
+
+
+@pytest.mark.backends
+def test_a_bulk_write_gives_its_connection_back_with_keys_checked_again(store, monkeypatch):
+    """The bulk writes skip SQLite's per-row key lookups for their own transaction only:
+    the next write on any pooled connection is checked again, and a bulk score write
+    still refuses a segment the project does not have."""
+    from sqlalchemy.exc import IntegrityError
+
+    from qual_nlp.errors import StorageError
+
+    monkeypatch.setattr(queue_module, "BULK_ROWS", 1)
+    monkeypatch.setattr(codings_module, "BULK_ROWS", 1)
+    doc, spans = _doc("a.txt", 4)
+    store.add_document(doc, spans)
+    ids = store.segments_frame()["segment_id"].tolist()
+    rows = pd.DataFrame({"segment_id": ids, "code": "valence/barrier", "score": 0.6})
+    store.codings.replace_suggestions("model:lr@1", rows.assign(model_version="m@1"))
+    store.queue.write_scores(_scores(ids), "model:lr@1")
+    with pytest.raises(StorageError, match="not in the project"):
+        store.queue.write_scores(_scores([*ids, 10_000_000]), "model:lr@2")
+    if store.engine.dialect.name == "sqlite":
+        with store.engine.connect() as conn:  # the pool's connection, settings restored
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -2000
+    monkeypatch.setattr(queue_module, "BULK_ROWS", 10_000)
+    with pytest.raises((IntegrityError, StorageError)):
+        store.queue.write_scores(_scores([10_000_000]), "model:lr@3")
+    assert set(store.queue.scores()["model_version"]) == {"model:lr@1"}
 
 
 # --------------------------------------------------------- word counts / blocks

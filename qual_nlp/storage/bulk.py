@@ -15,6 +15,10 @@ from typing import Any
 from sqlalchemy import Table, insert
 from sqlalchemy.engine import Connection
 
+#: Rows from which a write rebuilds a table's indexes instead of updating them, and
+#: writes as a bulk write (:func:`~qual_nlp.storage.engine.writing`).
+BULK_ROWS = 20_000
+
 _PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
 
 

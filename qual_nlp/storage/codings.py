@@ -16,7 +16,13 @@ from sqlalchemy.engine import Connection
 from qual_nlp.errors import RecordNotFoundError, ValidationError
 from qual_nlp.records import CODING_COLUMNS, Coding
 from qual_nlp.storage import schema as t
-from qual_nlp.storage.bulk import delete_where_in, fetch_rows, insert_rows
+from qual_nlp.storage.bulk import (
+    BULK_ROWS,
+    delete_where_in,
+    fetch_rows,
+    indexes_dropped,
+    insert_rows,
+)
 from qual_nlp.storage.dialect import insert_ignore, upsert
 from qual_nlp.storage.journal import Journal, code_ids, coder_role, document_ids, ensure_coder, now
 
@@ -97,49 +103,63 @@ class Codings:
         and rejected codings are never touched.
         """
         stamp = now()
-        with self.journal.write(coder, "suggest", "codings", after={"n": len(suggestions)}) as conn:
-            coder_id = ensure_coder(conn, coder, "model")
-            codes = code_ids(conn)
-            # every version of this model family ("model:name@3" -> "model:name@")
-            family = coder.split("@", 1)[0] + "@"
-            # a prefix compared exactly (LIKE ignores case on SQLite, not on PostgreSQL)
-            prefix = func.substr(t.coders.c.name, 1, len(family))
-            family_ids = select(t.coders.c.id).where(
-                (t.coders.c.id == coder_id) | (prefix == family)
-            )
-            family_coders = [int(i) for (i,) in conn.execute(family_ids).all()]
-            condition = f"status = 'suggested' AND coder_id IN ({_int_list(family_coders)})"
-            if facet is not None:
-                facet_codes = select(t.codes.c.id).where(t.codes.c.facet == facet)
-                ids_of_facet = [int(i) for (i,) in conn.execute(facet_codes).all()]
-                condition += f" AND code_id IN ({_int_list(ids_of_facet)})"
-            if segment_ids is not None:
-                delete_where_in(conn, t.codings, "segment_id", list(segment_ids), condition)
-            else:
-                conn.exec_driver_sql(f"DELETE FROM codings WHERE {condition}")
-            if suggestions.empty:
-                return 0
-            seg = _segment_spans(conn, suggestions["segment_id"])
-            frame = suggestions.merge(seg, on="segment_id", how="inner")
-            unknown = set(frame["code"]) - set(codes)
-            if unknown:
-                raise RecordNotFoundError(f"suggested codes not in the codebook: {sorted(unknown)}")
-            n = len(frame)
-            columns = {
-                "segment_id": frame["segment_id"].astype("int64").tolist(),
-                "document_id": frame["document_id"].astype("int64").tolist(),
-                "start": frame["start"].astype("int64").tolist(),
-                "end": frame["end"].astype("int64").tolist(),
-                "code_id": frame["code"].map(codes).astype("int64").tolist(),
-                "coder_id": [coder_id] * n,
-                "status": ["suggested"] * n,
-                "score": frame["score"].astype(float).tolist(),
-                "model_version": frame["model_version"].astype(str).tolist(),
-                "memo": [""] * n,
-                "source_coding_id": [None] * n,
-                "created_at": [stamp] * n,
-            }
-            insert_rows(conn, t.codings, list(columns), zip(*columns.values(), strict=True))
+        bulk = len(suggestions) >= BULK_ROWS
+        after = {"n": len(suggestions)}
+        with self.journal.write(coder, "suggest", "codings", after=after, bulk=bulk) as conn:
+            if bulk:  # rewriting most of the table: cheaper to build its indexes once
+                with indexes_dropped(conn, t.codings):
+                    return self._replace(conn, coder, suggestions, segment_ids, facet, stamp)
+            return self._replace(conn, coder, suggestions, segment_ids, facet, stamp)
+
+    def _replace(
+        self,
+        conn: Connection,
+        coder: str,
+        suggestions: pd.DataFrame,
+        segment_ids: Sequence[int] | None,
+        facet: str | None,
+        stamp: str,
+    ) -> int:
+        coder_id = ensure_coder(conn, coder, "model")
+        codes = code_ids(conn)
+        # every version of this model family ("model:name@3" -> "model:name@")
+        family = coder.split("@", 1)[0] + "@"
+        # a prefix compared exactly (LIKE ignores case on SQLite, not on PostgreSQL)
+        prefix = func.substr(t.coders.c.name, 1, len(family))
+        family_ids = select(t.coders.c.id).where((t.coders.c.id == coder_id) | (prefix == family))
+        family_coders = [int(i) for (i,) in conn.execute(family_ids).all()]
+        condition = f"status = 'suggested' AND coder_id IN ({_int_list(family_coders)})"
+        if facet is not None:
+            facet_codes = select(t.codes.c.id).where(t.codes.c.facet == facet)
+            ids_of_facet = [int(i) for (i,) in conn.execute(facet_codes).all()]
+            condition += f" AND code_id IN ({_int_list(ids_of_facet)})"
+        if segment_ids is not None:
+            delete_where_in(conn, t.codings, "segment_id", list(segment_ids), condition)
+        else:
+            conn.exec_driver_sql(f"DELETE FROM codings WHERE {condition}")
+        if suggestions.empty:
+            return 0
+        seg = _segment_spans(conn, suggestions["segment_id"])
+        frame = suggestions.merge(seg, on="segment_id", how="inner")
+        unknown = set(frame["code"]) - set(codes)
+        if unknown:
+            raise RecordNotFoundError(f"suggested codes not in the codebook: {sorted(unknown)}")
+        n = len(frame)
+        columns = {
+            "segment_id": frame["segment_id"].astype("int64").tolist(),
+            "document_id": frame["document_id"].astype("int64").tolist(),
+            "start": frame["start"].astype("int64").tolist(),
+            "end": frame["end"].astype("int64").tolist(),
+            "code_id": frame["code"].map(codes).astype("int64").tolist(),
+            "coder_id": [coder_id] * n,
+            "status": ["suggested"] * n,
+            "score": frame["score"].astype(float).tolist(),
+            "model_version": frame["model_version"].astype(str).tolist(),
+            "memo": [""] * n,
+            "source_coding_id": [None] * n,
+            "created_at": [stamp] * n,
+        }
+        insert_rows(conn, t.codings, list(columns), zip(*columns.values(), strict=True))
         return n
 
     def review(

@@ -8,6 +8,8 @@ instead of failing when a read inside the transaction is upgraded to a write.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -54,20 +56,58 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 #: Execution option of a connection whose transaction will write (see :func:`writing`).
 WRITE_OPTION = "qual_nlp_write"
+#: Execution option of a write that rewrites many rows at once (see :func:`writing`).
+BULK_OPTION = "qual_nlp_bulk"
+#: SQLite's page cache for a bulk write (KiB, as ``PRAGMA cache_size`` takes it negated):
+#: the default 2 MB spills index pages to the log many times over in a 100k-row rewrite.
+BULK_CACHE_KIB = 131_072
 
 
 def _sqlite_begin(conn: Any) -> None:
     """BEGIN IMMEDIATE for writes (take the write lock first, waiting up to busy_timeout);
     a plain deferred BEGIN for reads, which never block anyone under WAL."""
-    if conn.get_execution_options().get(WRITE_OPTION):
+    options = conn.get_execution_options()
+    if options.get(BULK_OPTION):
+        _bulk_pragmas(conn, on=True)
+    if options.get(WRITE_OPTION):
         conn.exec_driver_sql("BEGIN IMMEDIATE")
     else:
         conn.exec_driver_sql("BEGIN")
 
 
-def writing(engine: Engine) -> Any:
-    """A connection for one write transaction: ``with writing(engine).begin() as conn``."""
-    return engine.connect().execution_options(**{WRITE_OPTION: True})
+def _bulk_pragmas(conn: Any, *, on: bool) -> None:
+    """Before a bulk write's BEGIN (``on``) and after its end: a large page cache, and no
+    per-row foreign-key lookups. Both are connection settings outside any transaction
+    (SQLite ignores ``foreign_keys`` inside one), set on the driver's connection so no
+    transaction is opened for them. The bulk writers build every key they write from rows
+    they read in the same transaction (segments, codes, coders), which is what the
+    lookups would check; SQLite serialises writers, so none of those rows can go meanwhile.
+    """
+    raw = conn.connection.dbapi_connection
+    if on:
+        raw.execute(f"PRAGMA cache_size=-{BULK_CACHE_KIB}")
+        raw.execute("PRAGMA foreign_keys=OFF")
+    else:
+        raw.execute("PRAGMA foreign_keys=ON")
+        raw.execute("PRAGMA cache_size=-2000")
+
+
+@contextmanager
+def writing(engine: Engine, *, bulk: bool = False) -> Iterator[Any]:
+    """A connection for one write transaction: ``with writing(engine) as conn, conn.begin()``.
+
+    ``bulk``: a write of many rows whose keys the writer read itself (see
+    :func:`_bulk_pragmas`); on SQLite the connection's settings are restored afterwards,
+    whatever happened, before it goes back to the pool.
+    """
+    bulk = bulk and engine.dialect.name == "sqlite"
+    options = {WRITE_OPTION: True, BULK_OPTION: True} if bulk else {WRITE_OPTION: True}
+    with engine.connect().execution_options(**options) as conn:
+        try:
+            yield conn
+        finally:
+            if bulk and not conn.closed and not conn.invalidated:
+                _bulk_pragmas(conn, on=False)
 
 
 def make_engine(location: str | Path, *, create: bool) -> Engine:

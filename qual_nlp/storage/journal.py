@@ -89,12 +89,18 @@ class Journal:
         entity_id: Any = None,
         before: Any = None,
         after: Any = None,
+        *,
+        bulk: bool = False,
     ) -> Iterator[Connection]:
-        """One transaction plus its event; everything inside commits or nothing does."""
+        """One transaction plus its event; everything inside commits or nothing does.
+
+        ``bulk``: many rows whose keys the caller read in this transaction (see
+        :func:`~qual_nlp.storage.engine.writing`).
+        """
         from sqlalchemy.exc import DataError
 
         try:
-            with writing(self.engine) as conn, conn.begin():
+            with writing(self.engine, bulk=bulk) as conn, conn.begin():
                 yield conn
                 self.log(conn, actor, action, entity, entity_id, before, after)
         except DataError as exc:  # PostgreSQL checks lengths and types SQLite lets through

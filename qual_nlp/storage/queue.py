@@ -10,18 +10,35 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import and_, exists, func, select
 
-from qual_nlp.errors import ValidationError
+from qual_nlp.errors import StorageError, ValidationError
 from qual_nlp.storage import schema as t
-from qual_nlp.storage.bulk import delete_where_in, indexes_dropped, insert_rows, upsert_rows
+from qual_nlp.storage.bulk import (
+    BULK_ROWS,
+    delete_where_in,
+    fetch_rows,
+    indexes_dropped,
+    insert_rows,
+    upsert_rows,
+)
 from qual_nlp.storage.dialect import binary
 from qual_nlp.storage.journal import Journal, now
 
 ORDERS = ("uncertainty", "relevance", "document")
-#: Score rows from which a write rebuilds the queue indexes instead of updating them.
-BULK_ROWS = 20_000
+
+
+def _check_segments(conn: Any, ids: list[int]) -> None:
+    """Refuse scores of segments not in the project, with one read of the segment ids."""
+    known = np.array([r[0] for r in fetch_rows(conn, "SELECT id FROM segments")], np.int64)
+    missing = np.setdiff1d(np.asarray(ids, dtype=np.int64), known)
+    if missing.size:
+        raise StorageError(
+            f"foreign key: {missing.size} scored segment(s) are not in the project "
+            f"(e.g. {int(missing[0])}); nothing was written. Run suggest again."
+        )
 
 
 class ReviewQueue:
@@ -43,10 +60,13 @@ class ReviewQueue:
             strict=True,
         )
         columns = ["segment_id", "model_version", "uncertainty", "relevance", "updated_at"]
-        with self.journal.write(model_version, "score", "segments", after={"n": len(ids)}) as conn:
-            if len(ids) < BULK_ROWS:
+        bulk = len(ids) >= BULK_ROWS
+        after = {"n": len(ids)}
+        with self.journal.write(model_version, "score", "segments", after=after, bulk=bulk) as conn:
+            if not bulk:
                 upsert_rows(conn, t.segment_scores, columns, "segment_id", rows)
             else:  # a whole-project run: cheaper to rebuild the indexes once
+                _check_segments(conn, ids)  # what the skipped per-row key lookups would do
                 with indexes_dropped(conn, t.segment_scores):
                     delete_where_in(conn, t.segment_scores, "segment_id", ids)
                     insert_rows(conn, t.segment_scores, columns, rows)
