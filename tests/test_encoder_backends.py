@@ -243,6 +243,25 @@ def test_the_lean_onnx_reader_gives_sentence_transformers_vectors(encoder):
         assert lean.encode("one text").shape == (384,)
 
 
+def test_batches_run_at_once_give_the_vectors_of_batches_run_in_turn():
+    """The lean encoder runs one batch per thread at once (measured 1.1x faster than one
+    batch across both threads on 2 cores); the vectors are the same, in the same rows."""
+    from qual_nlp.resources import encoder_path
+    from qual_nlp.resources.onnx import _int8_name, export_folder, quantisation_preset
+    from qual_nlp.resources.onnx_runtime import OnnxSentenceEncoder
+
+    folder = export_folder(encoder_path("multilingual-e5-small"))
+    name = _int8_name(quantisation_preset())
+    texts = [*_sample_texts(90), "", "Très bien, l’équipe « fiable »."]
+    streams = OnnxSentenceEncoder(folder, name, threads=2, streams=True)
+    in_turn = OnnxSentenceEncoder(folder, name, threads=2)
+    assert (streams.workers, in_turn.workers) == (2, 1)
+    a = streams.encode(texts, batch_size=8, normalize_embeddings=True)
+    b = in_turn.encode(texts, batch_size=8, normalize_embeddings=True)
+    assert a.shape == (len(texts), 384)
+    assert np.abs(a - b).max() < 1e-5
+
+
 @pytest.mark.slow
 def test_the_default_encoder_runs_without_loading_torch(tmp_path):
     """Suggesting with the default encoder needs no torch in the process (about 470 MB of

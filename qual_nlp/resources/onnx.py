@@ -158,7 +158,9 @@ def load_onnx(path: Path, *, quantised: bool, lean: bool = True) -> Any:
         raise ModelError(f"{folder}: no {name}; delete the folder so it is exported again")
     if lean:
         try:
-            return OnnxSentenceEncoder(folder, name.split("/", 1)[1], threads=encoder_threads())
+            return OnnxSentenceEncoder(
+                folder, name.split("/", 1)[1], threads=encoder_threads(), streams=True
+            )
         except UnsupportedPipeline:
             pass
         except Exception as exc:  # pragma: no cover - corrupt export

@@ -68,7 +68,9 @@ class OnnxSentenceEncoder:
     session (``onnx/<file_name>``), with the folder's default prompt, truncation at its
     ``max_seq_length``, its pooling and its normalisation."""
 
-    def __init__(self, folder: Path, file_name: str, threads: int | None = None) -> None:
+    def __init__(
+        self, folder: Path, file_name: str, threads: int | None = None, *, streams: bool = False
+    ) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -103,8 +105,18 @@ class OnnxSentenceEncoder:
         self.tokenizer.no_truncation()
         self.tokenizer.enable_truncation(max_length=self.max_seq_length)
         self.tokenizer.enable_padding(pad_id=pad_id, pad_token=pad_token)
+        #: batches run at once, each on one thread of the one session (``streams``), or
+        #: one batch at a time across every thread: small batches of short passages keep
+        #: threads within one matrix product waiting on each other more than separate
+        #: batches do
+        self.workers = max(1, threads or os.cpu_count() or 1)
         options = ort.SessionOptions()
-        options.intra_op_num_threads = max(1, threads or os.cpu_count() or 1)
+        if streams and self.workers > 1:
+            options.intra_op_num_threads = 1
+            options.inter_op_num_threads = 1
+        else:
+            options.intra_op_num_threads = self.workers
+            self.workers = 1
         self.session = ort.InferenceSession(
             str(folder / "onnx" / file_name), options, providers=["CPUExecutionProvider"]
         )
@@ -146,9 +158,20 @@ class OnnxSentenceEncoder:
         order = np.argsort([-len(t) for t in texts])  # as sentence-transformers orders
         texts = [self.prompt + t for t in texts]
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for start in range(0, len(texts), max(1, batch_size)):
-            rows = order[start : start + batch_size]
+        step = max(1, batch_size)
+        chunks = [order[start : start + step] for start in range(0, len(texts), step)]
+
+        def run(rows: np.ndarray) -> None:
             out[rows] = self._batch([texts[i] for i in rows])
+
+        if self.workers > 1 and len(chunks) > 1:  # the session is safe to call at once
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(self.workers) as pool:
+                list(pool.map(run, chunks))
+        else:
+            for rows in chunks:
+                run(rows)
         if self.normalise or normalize_embeddings:
             norms = np.linalg.norm(out, axis=1, keepdims=True)
             out = out / np.clip(norms, 1e-12, None)
