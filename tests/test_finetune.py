@@ -306,6 +306,24 @@ def test_suggest_reads_the_tuned_vectors_only_for_a_facet_where_it_is_used(
 
 
 @pytest.mark.slow
+def test_training_refits_the_used_facet_on_the_tuned_vectors(tuned: dict, reviewed: Path) -> None:
+    from qual_nlp.project import Project
+
+    with Project.open(reviewed) as project:
+        before = project.model.tuned_encoders()["valence"]
+        summary = project.model.train(resuggest=False)
+        after = project.model.tuned_encoders()["valence"]
+        history = project.model.history()
+    version = summary["tuned_versions"]["valence"]
+    assert version == before["version"] + 1 == after["version"]
+    assert after["encoder"] == before["encoder"]  # the encoder itself is not tuned again
+    rows = history[history["model"].str.startswith("model:minilm-tuned@")]
+    assert len(rows) == version
+    # its scores stay those of the comparison, where the encoder never saw the held-out fold
+    assert rows["kappa"].iloc[-1] == pytest.approx(before["kappa"])
+
+
+@pytest.mark.slow
 def test_the_job_decides_by_the_scores_and_reports_progress_to_the_end(
     tuned: dict, reviewed: Path
 ) -> None:

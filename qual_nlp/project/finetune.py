@@ -124,8 +124,15 @@ def fine_tune(
     final: dict[str, Any] = {}
     if used:
         # the kept encoder is tuned once more on every reviewed segment: the recipe the folds
-        # scored, on all the labels (a fold's encoder never saw a third of them)
+        # scored, on all the labels (a fold's encoder never saw a third of them). When the
+        # cap cut the folds' runs short, it takes as many steps as they did on average, so
+        # it is trained as much as the encoders that were scored (not just what time is left)
         pairs = finetune.make_pairs(texts, fl.labels, seed=seed)
+        limit = (
+            max(1, round(float(np.mean(comparison.steps))))
+            if comparison.stopped_by_cap and comparison.steps
+            else None
+        )
         target = model_dir() / "tuned" / f"{facet}-{time.strftime('%Y%m%d')}-{uuid.uuid4().hex[:8]}"
 
         def step(d: int, _t: int) -> None:
@@ -135,13 +142,14 @@ def fine_tune(
         run = tune_encoder(
             base,
             pairs,
-            seconds=max(finetune.MIN_RUN_SECONDS, seconds - (time.monotonic() - clock)),
+            seconds=seconds if limit else max(seconds - (time.monotonic() - clock), 60.0),
+            max_steps=limit,
             seed=seed,
             out=target,
             progress=step,
         )
         folder = run.folder
-        final = {"steps": run.steps, "stopped_by_cap": run.stopped_by_cap}
+        final = {"steps": run.steps, "stopped_by_cap": run.stopped_by_cap or bool(limit)}
         model = _fit(service, facet, fl, str(folder))
         from qual_nlp.suggest import engine
 

@@ -294,9 +294,11 @@ class ModelService(Service):
         the held-out fold next to the frozen encoder on the same folds. Where the tuned
         mean κ is higher, the encoder is tuned once more on every reviewed segment, saved
         in the model cache, and the facet's suggestions read its vectors from then on
-        (``choose="tuned"`` or ``"frozen"`` settles it regardless of the scores). The whole
-        run stops within about ``minutes``; ``progress(done, total)`` counts training
-        steps. The outcome is a model version of its own in :meth:`history`.
+        (``choose="tuned"`` or ``"frozen"`` settles it regardless of the scores). The
+        folds share the time cap ``minutes`` (their encoding included); the final run then
+        takes as many steps as a fold's did on average, so the whole ends past the cap by
+        about one fold's share. ``progress(done, total)`` counts training steps. The
+        outcome is a model version of its own in :meth:`history`.
 
         >>> project.model.fine_tune("valence", minutes=10)["used"]  # doctest: +SKIP
         False

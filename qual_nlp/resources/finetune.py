@@ -55,13 +55,14 @@ def tune_encoder(
     batch_size: int = 16,
     learning_rate: float = 2e-5,
     seed: int = 0,
+    max_steps: int | None = None,
     out: str | Path | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> TunedEncoder:
     """Fine-tune the sentence-transformers model in folder ``base`` on ``pairs``.
 
-    Stops after ``epochs`` or as soon as ``seconds`` have passed (checked after every
-    step; at least one step is taken), calls ``progress(steps done, steps planned)`` after
+    Stops after ``epochs`` (or ``max_steps``), or as soon as ``seconds`` have passed
+    (checked after every step; at least one step is taken), calls ``progress(steps done, steps planned)`` after
     each step, and, with ``out``, saves the tuned model there as a standard
     sentence-transformers folder (written beside it and renamed into place).
 
@@ -91,6 +92,8 @@ def tune_encoder(
     loss = CosineSimilarityLoss(model)
     optimiser = torch.optim.AdamW(model.parameters(), lr=learning_rate)
     planned = planned_steps(len(pairs), epochs, batch_size)
+    if max_steps is not None:
+        planned = max(1, min(planned, int(max_steps)))
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, _warm_then_decay(planned))
     order = list(range(len(pairs)))
     rng = random.Random(seed)
@@ -114,10 +117,12 @@ def tune_encoder(
             steps += 1
             if progress is not None:
                 progress(steps, planned)
-            if time.monotonic() - started >= seconds:
-                stopped = steps < planned
+            if steps >= planned:
                 break
-        if stopped:
+            if time.monotonic() - started >= seconds:
+                stopped = True
+                break
+        if stopped or steps >= planned:
             break
     model.eval()
     folder = None
