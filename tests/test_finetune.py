@@ -132,6 +132,21 @@ def test_compare_scores_both_encoders_on_the_same_folds_within_the_cap() -> None
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
 
 
+def test_a_used_encoder_whose_folder_is_gone_is_named_and_not_applied(tmp_path: Path) -> None:
+    from qual_nlp.project import finetune as project_finetune
+
+    here = tmp_path / "valence-tuned"
+    here.mkdir()
+    saved = {
+        "valence": {"used": True, "encoder": str(here)},
+        "cmo": {"used": True, "encoder": str(tmp_path / "gone")},
+        "cm_component": {"used": False, "encoder": None},
+    }
+    store = SimpleNamespace(get_meta=lambda key: saved if key == project_finetune.META else None)
+    assert sorted(project_finetune.used_facets(store)) == ["valence"]
+    assert project_finetune.missing(store) == ["cmo"]
+
+
 # ------------------------------------------------- the real encoder, tuned
 
 BARRIERS = [
@@ -288,7 +303,7 @@ def test_suggest_reads_the_tuned_vectors_only_for_a_facet_where_it_is_used(
 
     with Project.open(reviewed) as project:
         used = project.model.suggest()
-        assert used["tuned_facets"] == ["valence"]
+        assert used["tuned_facets"] == ["valence"] and used["tuned_missing"] == []
         a = _valence_suggestions(project)
         # the tuned vectors are cached under the tuned encoder's own name
         name = Embedder(tuned["result"]["encoder"], backend="torch").name

@@ -244,6 +244,17 @@ def used_facets(store: Any) -> dict[str, dict[str, Any]]:
     }
 
 
+def missing(store: Any) -> list[str]:
+    """Facets whose tuned encoder won but whose folder is gone (another machine's model
+    cache, or a cleared one): they are suggested from the frozen encoder until
+    ``finetune`` is run again."""
+    return sorted(
+        f
+        for f, r in records(store).items()
+        if r.get("used") and not (r.get("encoder") and Path(r["encoder"]).is_dir())
+    )
+
+
 def apply(
     service: ModelService,
     ids: list[int],

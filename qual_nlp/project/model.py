@@ -206,6 +206,8 @@ class ModelService(Service):
             "uncovered_documents": self.uncovered(),
             "suggestions": len(found),
             "tuned_facets": tuned,
+            # a tuned encoder that won but is not on this machine: run finetune again
+            "tuned_missing": finetune.missing(self.store),
             "by_facet": {str(k): int(v) for k, v in found["facet"].value_counts().items()},
             "seconds": round(time.perf_counter() - started, 2),
         }
