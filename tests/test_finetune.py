@@ -7,6 +7,7 @@ time cap, in a real SQLite project.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -208,18 +209,21 @@ def _review(project) -> int:
 
 
 @pytest.fixture(scope="module")
-def reviewed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A MiniLM project whose 28 participant passages are reviewed for valence."""
+def reviewed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A MiniLM project whose 28 participant passages are reviewed for valence; the tuned
+    encoders go to a model cache of this module's own (MiniLM comes from its package)."""
     from qual_nlp.project import Project
 
     folder = tmp_path_factory.mktemp("finetune")
     interview = folder / "C09_ncm_interview.txt"
     interview.write_text(_transcript(), encoding="utf-8")
     path = folder / "study.qnlp"
-    with Project.init(path, encoder="minilm", backend="torch") as project:
-        project.import_files([interview], case="C09")
-        assert _review(project) == len(BARRIERS) + len(FACILITATORS)
-    return path
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("QUAL_NLP_MODEL_DIR", str(folder / "models"))
+        with Project.init(path, encoder="minilm", backend="torch") as project:
+            project.import_files([interview], case="C09")
+            assert _review(project) == len(BARRIERS) + len(FACILITATORS)
+        yield path
 
 
 @pytest.fixture(scope="module")
@@ -259,6 +263,7 @@ def test_the_tuned_encoder_is_a_folder_that_loads_and_encodes_differently(
     from qual_nlp.suggest.embed import Embedder
 
     folder = Path(tuned["result"]["encoder"])
+    assert folder.parent == reviewed.parent / "models" / "tuned"
     assert (folder / "modules.json").is_file()
     texts = BARRIERS[:3] + FACILITATORS[:3]
     mine = Embedder(str(folder), backend="torch").encode(texts)
