@@ -19,6 +19,7 @@ from typing import Any
 
 from qual_nlp import __version__
 from qual_nlp.commands import accounts
+from qual_nlp.commands.finetune import finetune_arguments
 from qual_nlp.commands.memos import memo_arguments
 from qual_nlp.errors import QualNLPError
 
@@ -294,6 +295,16 @@ def cmd_train(args: argparse.Namespace) -> int:
             f"  kappa {_fmt(m.get('kappa'))}  ({m.get('mode', '')})"
         )
     emit(args, result, "\n".join(lines))
+    return 0
+
+
+@command("finetune")
+def cmd_finetune(args: argparse.Namespace) -> int:
+    from qual_nlp.commands import finetune
+
+    with _project(args) as project, _progress(args, "fine-tune", "step") as bar:
+        payload, text = finetune.run(project, args, bar)
+    emit(args, payload, text)
     return 0
 
 
@@ -707,6 +718,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("train", "Train the model on reviewed segments, score it as a coder, re-suggest.")
     p.add_argument("--json", action="store_true", help="print one JSON document")
+
+    p = add(
+        "finetune",
+        "Fine-tune the encoder on a facet's reviews; keep it where it beats the frozen one.",
+    )
+    finetune_arguments(p)
 
     p = add("evaluate", "Train on one labelled CSV and score another.", project=False)
     p.add_argument("--train", required=True, help="labelled CSV to train on")

@@ -231,8 +231,13 @@ def suggest(
             by_facet[name] = by_facet.get(name, 0) + n
         peak[r["pid"]] = max(peak.get(r["pid"], 0.0), r["peak_rss_mb"])
         loads[r["pid"]] = max(loads.get(r["pid"], 0), r["loads"])
+    from qual_nlp.project.finetune import used_facets
+
     return {
         "model": job.coder,
+        # the workers score every facet with the project's own encoder: a facet whose
+        # fine-tuned encoder won is suggested from it only by the in-process run
+        "tuned_facets_not_applied": sorted(used_facets(store)),
         "segments": sum(r["segments"] for r in results),
         "uncovered_documents": service.uncovered(),
         "suggestions": sum(r["suggestions"] for r in results),

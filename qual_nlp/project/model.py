@@ -148,6 +148,7 @@ class ModelService(Service):
         partitions of about ``partition_size`` segments (:mod:`qual_nlp.project.batch`);
         ``progress`` then counts segments done across the workers.
         """
+        from qual_nlp.project import finetune
         from qual_nlp.suggest import active, engine
 
         self._project.access.require(rules.RUN_MODEL)
@@ -189,6 +190,8 @@ class ModelService(Service):
         proba = engine.blend(zero, trained, model)
         exclusive = {f.id: f.exclusive for f in codebook.facets}
         cuts = engine.thresholds(model)
+        # facets whose fine-tuned encoder beat the frozen one read its vectors instead
+        tuned = finetune.apply(self, ids, zero, proba, cuts)
         coder = f"{self.MODEL}@{version}"
         chosen = {facet: proba[facet]} if facet else proba
         found = active.suggestions(chosen, exclusive, cuts)
@@ -202,6 +205,9 @@ class ModelService(Service):
             "segments": len(ids),
             "uncovered_documents": self.uncovered(),
             "suggestions": len(found),
+            "tuned_facets": tuned,
+            # a tuned encoder that won but is not on this machine: run finetune again
+            "tuned_missing": finetune.missing(self.store),
             "by_facet": {str(k): int(v) for k, v in found["facet"].value_counts().items()},
             "seconds": round(time.perf_counter() - started, 2),
         }
@@ -263,9 +269,61 @@ class ModelService(Service):
             "untrained_facets": sorted({f.id for f in codebook.facets} - set(model.facets)),
             "train_seconds": round(time.perf_counter() - started, 2),
         }
+        from qual_nlp.project import finetune
+
+        refitted = finetune.refit(self, labels)
+        if refitted:
+            summary["tuned_versions"] = refitted
         if resuggest:
             summary["suggest"] = self.suggest(progress=progress)
         return summary
+
+    def fine_tune(
+        self,
+        facet: str,
+        *,
+        minutes: float = 5.0,
+        folds: int = 3,
+        progress: Progress | None = None,
+        choose: str = "better",
+        resuggest: bool = True,
+    ) -> dict[str, Any]:
+        """Fine-tune the encoder on ``facet``'s reviewed segments (SetFit-style pairs) and
+        keep it only where it codes better than the frozen one.
+
+        In each of ``folds`` folds the encoder is tuned on the other folds' segments and
+        the facet's estimator, fitted on their tuned vectors, is scored (κ, macro-F1) on
+        the held-out fold next to the frozen encoder on the same folds. Where the tuned
+        mean κ is higher, the encoder is tuned once more on every reviewed segment, saved
+        in the model cache, and the facet's suggestions read its vectors from then on
+        (``choose="tuned"`` or ``"frozen"`` settles it regardless of the scores). The
+        folds share the time cap ``minutes`` (their encoding included); the final run then
+        takes as many steps as a fold's did on average, so the whole ends past the cap by
+        about one fold's share. ``progress(done, total)`` counts training steps. The
+        outcome is a model version of its own in :meth:`history`.
+
+        >>> project.model.fine_tune("valence", minutes=10)["used"]  # doctest: +SKIP
+        False
+        """
+        from qual_nlp.project import finetune
+
+        self._project.access.require(rules.RUN_MODEL)
+        return finetune.fine_tune(
+            self,
+            facet,
+            minutes=minutes,
+            folds=folds,
+            progress=progress,
+            choose=choose,
+            resuggest=resuggest,
+        )
+
+    def tuned_encoders(self) -> dict[str, dict[str, Any]]:
+        """Per facet, the last fine-tuning: its κ, the frozen encoder's, whether it is used."""
+        from qual_nlp.project import finetune
+
+        self._project.access.require(rules.SEE_SUGGESTIONS)
+        return finetune.records(self.store)
 
     def history(self) -> pd.DataFrame:
         """One row per model version and facet: labels, macro-F1, κ — is it getting better?"""
