@@ -145,7 +145,8 @@ def test_the_review_page_shows_the_curve_its_figures_and_the_external_ones(
     assert metrics["Labels to reach it, queue's order (least certain first)"] == (
         "not reached" if queue is None else str(queue)
     )
-    assert len(section.get("arrow_vega_lite_chart")) == 1
+    [chart] = section.get("vega_lite_chart")
+    assert "on held-out segments" in chart.proto.spec and "segments labelled" in chart.proto.spec
     [external] = [d.value for d in section.dataframe if "data set" in d.value.columns]
     assert external["data set"].str.startswith("AnnoMI").any()
     assert any("Measured on external data" in m.value for m in section.markdown)
