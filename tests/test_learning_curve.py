@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from test_access_project import make_team  # noqa: E402
+from test_access_project import C01, make_team  # noqa: E402
 from test_app_support import (  # noqa: E402
     app_on,
     build_project,
@@ -69,14 +69,29 @@ def test_the_job_fails_with_the_same_message(few_reviews) -> None:
         assert project.jobs.latest(LEARNING_CURVE, facet="valence") is None
 
 
-@pytest.mark.parametrize("who", ["vic", "pat"])  # a viewer; a patient partner, coding blind
+# a viewer; a patient partner; an analyst while a blind assignment of theirs is open
+@pytest.mark.parametrize("who", ["vic", "pat", "ana"])
 def test_who_may_not_see_the_model_may_not_measure_its_curve(tmp_path: Path, who: str) -> None:
-    with Project.open(make_team(tmp_path)) as lead:
+    with Project.open(make_team(tmp_path)) as project:
+        lead = project.as_user("lea")
+        if who == "ana":
+            lead.review.assign("round-2", ["ana"], documents=[C01], blind=True)
         person = lead.as_user(who)
         with pytest.raises(AccessDeniedError):
             person.model.learning_curve("valence")
         with pytest.raises(AccessDeniedError):
             person.jobs.learning_curve("valence")
+        assert person.store.jobs.all() == []  # refused at once: no job was started
+
+
+def test_an_analyst_may_measure_once_the_blind_assignment_is_finished(tmp_path: Path) -> None:
+    with Project.open(make_team(tmp_path)) as project:
+        lead = project.as_user("lea")
+        lead.review.assign("round-2", ["ana"], documents=[C01], blind=True)
+        ana = lead.as_user("ana")
+        ana.review.finish_assignment("round-2", "ana")
+        with pytest.raises(ValidationError, match="needs at least 50"):  # allowed, too few
+            ana.model.learning_curve("valence")
 
 
 def test_the_page_says_when_there_are_too_few_reviews(few_reviews) -> None:
