@@ -165,3 +165,24 @@ def test_the_review_page_shows_the_curve_its_figures_and_the_external_ones(
     [external] = [d.value for d in section.dataframe if "data set" in d.value.columns]
     assert external["data set"].str.startswith("AnnoMI").any()
     assert any("Measured on external data" in m.value for m in section.markdown)
+
+
+def test_the_command_line_says_when_there_are_too_few_reviews(few_reviews, capsys) -> None:
+    from qual_nlp.cli import main
+
+    assert main(["curve", str(few_reviews), "--facet", "valence"]) == 2
+    assert "facet 'valence' has 4 reviewed segment(s)" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_the_command_line_prints_the_curve_as_json(sample: Path, capsys) -> None:
+    import json
+
+    from qual_nlp.cli import main
+
+    assert main(["curve", str(sample), "--facet", "cmo", "--json"]) == 0
+    curve = json.loads(capsys.readouterr().out)
+    assert curve["facet"] == "cmo" and curve["segments"] > 700
+    assert {p["order"] for p in curve["points"]} == {"uncertainty", "random"}
+    assert set(curve["labels_to_target"]) == {"uncertainty", "random"}
+    assert curve["reading"].startswith("On this project")
