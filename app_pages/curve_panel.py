@@ -33,7 +33,8 @@ def render(proj: Project) -> None:
             "Replays your reviews: part of the documents is held out; the rest is labelled "
             "again in batches, either in the review queue's order or at random, from the same "
             "first batch, and after each batch a model on the sentence vectors is scored "
-            "against your held-out codings (Cohen's κ). Three seeds are averaged."
+            "against your held-out codings (Cohen's κ). Three seeds are averaged. A facet "
+            "with many codes (CFIR constructs) takes minutes."
         )
         names = common.facet_names(proj.codebook())
         left, right = st.columns([3, 2], vertical_alignment="bottom")
