@@ -1,11 +1,12 @@
-"""Below the review queue: bulk accept, and the model (suggest, retrain, its quality as a coder)."""
+"""Below the review queue: bulk accept, the model (suggest, retrain, its quality as a coder)
+and its learning curve (``curve_panel``)."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from app_pages import common, jobs
+from app_pages import common, curve_panel, jobs
 from qual_nlp import access as rules
 from qual_nlp.project import Project
 from qual_nlp.records import Codebook
@@ -26,6 +27,7 @@ def render(proj: Project, me: str, codebook: Codebook) -> None:
         bulk_accept(proj, me, codebook)
     with right:
         model_panel(proj)
+    curve_panel.render(proj)
 
 
 # --------------------------------------------------------------- bulk accept

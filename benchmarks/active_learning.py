@@ -7,7 +7,9 @@ next batch is the pool's least certain rows under the current model — the prod
 ``uncertainty`` (:func:`qual_nlp.suggest.active.priorities`: 1 − (top − runner-up)) — or
 a random batch. Both start from the same random seed batch; several seeds are averaged.
 The target is the κ of the model trained on the whole pool (the *frozen* model's final
-κ); the report gives, per order, the labels needed to reach 95% of it.
+κ); the report gives, per order, the labels needed to reach 95% of it. The simulation is
+the library's (:mod:`qual_nlp.suggest.curves`, which the app's learning curve runs on a
+project's own reviews); this script brings the data sets and prints the report.
 
     python benchmarks/active_learning.py annomi  [--cache FILE.qnlp] [--json]
     python benchmarks/active_learning.py sample  [--json]
@@ -35,92 +37,21 @@ SHARED = ROOT.parent / "shared" / "benchmarks"
 START, BATCH, SEEDS = 40, 40, 3
 
 
-def _kappa_f1(y_true: np.ndarray, y_pred: np.ndarray, none: str | None) -> tuple[float, float]:
-    from sklearn.metrics import cohen_kappa_score, f1_score
+def run(X: np.ndarray, y: np.ndarray, splits: list[tuple[np.ndarray, np.ndarray]], budget):
+    """The library's simulation (:func:`qual_nlp.suggest.curves.simulate`) in this
+    script's report: the pool's final κ, the 95% target, labels to reach it, the curve."""
+    from qual_nlp.suggest.curves import simulate
 
-    labels = sorted(set(y_true) - ({none} if none else set()))
-    return (
-        float(cohen_kappa_score(y_true, y_pred)),
-        float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
-    )
-
-
-def _fit(X: np.ndarray, y: np.ndarray):
-    from qual_nlp.suggest.classifier import ExclusiveClassifier
-
-    return ExclusiveClassifier(tune=False).fit(X, y)
-
-
-def _uncertainty(model, X: np.ndarray) -> np.ndarray:
-    from qual_nlp.suggest import active
-
-    proba = pd.DataFrame(model.predict_proba(X), columns=[str(c) for c in model.classes_])
-    return active.priorities({"f": proba}, {"f": True}, {})["uncertainty"].to_numpy()
-
-
-def curve(
-    X: np.ndarray,
-    y: np.ndarray,
-    pool: np.ndarray,
-    test: np.ndarray,
-    order: str,
-    seed: int,
-    none: str | None,
-    budget: int,
-) -> list[dict]:
-    rng = np.random.default_rng(seed)
-    pool = np.array(pool)
-    labelled = list(rng.choice(pool, size=START, replace=False))
-    rows = []
-    while True:
-        chosen = np.array(labelled)
-        if len(set(y[chosen])) >= 2:
-            model = _fit(X[chosen], y[chosen])
-            kappa, f1 = _kappa_f1(y[test], model.predict(X[test]), none)
-        else:
-            model, kappa, f1 = None, 0.0, 0.0
-        rows.append({"order": order, "seed": seed, "labels": len(chosen), "kappa": kappa, "f1": f1})
-        if len(chosen) >= budget:
-            return rows
-        rest = np.setdiff1d(pool, chosen)
-        if order == "uncertainty" and model is not None:
-            scores = _uncertainty(model, X[rest])
-            pick = rest[np.argsort(-scores, kind="stable")[:BATCH]]
-        else:
-            pick = rng.choice(rest, size=min(BATCH, len(rest)), replace=False)
-        labelled += [int(i) for i in pick]
-
-
-def labels_to_reach(frame: pd.DataFrame, target: float) -> int | None:
-    mean = frame.groupby("labels")["kappa"].mean()
-    reached = mean[mean >= target]
-    return int(reached.index.min()) if len(reached) else None
-
-
-def run(X: np.ndarray, y: np.ndarray, splits: list[tuple[np.ndarray, np.ndarray]], none, budget):
-    rows, finals = [], []
-    for seed, (pool, test) in enumerate(splits):
-        full = _fit(X[pool], y[pool])
-        finals.append(_kappa_f1(y[test], full.predict(X[test]), none)[0])
-        for order in ("random", "uncertainty"):
-            rows += curve(X, y, pool, test, order, seed, none, min(budget, len(pool)))
-    table = pd.DataFrame(rows)
-    final = float(np.mean(finals))
-    target = 0.95 * final
-    summary = {
-        "frozen_final_kappa": round(final, 3),
-        "target_kappa_95pct": round(target, 3),
-        "labels_to_target": {
-            order: labels_to_reach(table[table["order"] == order], target)
-            for order in ("random", "uncertainty")
-        },
-        "curve": table.groupby(["order", "labels"])[["kappa", "f1"]]
-        .mean()
-        .round(3)
-        .reset_index()
-        .to_dict(orient="records"),
+    curve = simulate(X, y, splits, start=START, batch=BATCH, budget=budget)
+    return {
+        "frozen_final_kappa": curve.pool_kappa,
+        "target_kappa_95pct": curve.target_kappa,
+        "labels_to_target": {o: curve.labels_to_target[o] for o in ("random", "uncertainty")},
+        "curve": [
+            {"order": p.order, "labels": p.labels, "kappa": p.kappa, "f1": p.f1}
+            for p in sorted(curve.points, key=lambda p: (p.order, p.labels))
+        ],
     }
-    return summary
 
 
 def _embed(texts: list[str], cache: str | None) -> np.ndarray:
@@ -146,17 +77,17 @@ def dataset(name: str, cache: str | None):
         frame = pd.read_csv(SHARED / "annomi_mi_dialogues/splits/client_talk_type_dev.csv")
         y = frame["labels"].astype(str).to_numpy()
         X = _embed(frame["text"].fillna("").astype(str).tolist(), cache)
-        return X, y, _grouped_splits(frame["transcript_id"].to_numpy(), SEEDS), None, 1200
+        return X, y, _grouped_splits(frame["transcript_id"].to_numpy(), SEEDS), 1200
     if name == "phase1":
         frame = pd.read_csv(SHARED / "pxtextmining_nhs_feedback/splits/phase1_single_label_dev.csv")
         frame = frame.sample(n=min(3000, len(frame)), random_state=0).reset_index(drop=True)
         y = frame["labels"].astype(str).to_numpy()
         X = _embed(frame["text"].fillna("").astype(str).tolist(), cache)
-        return X, y, _grouped_splits(np.arange(len(frame)), SEEDS), None, 1200
+        return X, y, _grouped_splits(np.arange(len(frame)), SEEDS), 1200
     if name == "sample":
         from qual_nlp.commands.demo import build_demo
         from qual_nlp.project import Project
-        from qual_nlp.suggest.labels import NONE, facet_labels
+        from qual_nlp.suggest.labels import facet_labels
 
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "sample.qnlp"
@@ -175,7 +106,7 @@ def dataset(name: str, cache: str | None):
         clinics = [c for c in ("C01", "C02", "C03", "C04", "C05") if (case == c).any()][:SEEDS]
         idx = np.arange(len(y))
         splits = [(idx[case != c], idx[case == c]) for c in clinics]
-        return X, y, splits, NONE, 400
+        return X, y, splits, 400
     raise SystemExit(f"unknown data set {name!r}: annomi, phase1 or sample")
 
 
@@ -185,8 +116,8 @@ def main() -> None:
     parser.add_argument("--cache", help="a project file keeping the vectors between runs")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    X, y, splits, none, budget = dataset(args.data, args.cache)
-    result = {"data": args.data, "rows": len(y), **run(X, y, splits, none, budget)}
+    X, y, splits, budget = dataset(args.data, args.cache)
+    result = {"data": args.data, "rows": len(y), **run(X, y, splits, budget)}
     if args.json:
         print(json.dumps(result, indent=1))
         return

@@ -308,6 +308,22 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("curve")
+def cmd_curve(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    with _project(args) as project, _progress(args, "learning curve") as bar:
+        curve = project.model.learning_curve(args.facet, progress=bar)
+    lines = [f"{'labels':>6s}  {'queue κ':>8s}  {'random κ':>8s}"]
+    by = {(p.order, p.labels): p.kappa for p in curve.points}
+    for n in sorted({p.labels for p in curve.points}):
+        queue, rand = by.get(("uncertainty", n)), by.get(("random", n))
+        lines.append(f"{n:6d}  {_fmt(queue)}    {_fmt(rand)}")
+    lines.append(curve.reading)
+    emit(args, asdict(curve), "\n".join(lines))
+    return 0
+
+
 def _fmt(value: Any) -> str:
     return "  -  " if value is None else f"{value:.3f}"
 
@@ -724,6 +740,13 @@ def build_parser() -> argparse.ArgumentParser:
         "Fine-tune the encoder on a facet's reviews; keep it where it beats the frozen one.",
     )
     finetune_arguments(p)
+
+    p = add(
+        "curve",
+        "Learning curve of one facet on the reviewed segments: the queue's order vs random.",
+    )
+    p.add_argument("--facet", required=True, help="the facet (e.g. valence)")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
 
     p = add("evaluate", "Train on one labelled CSV and score another.", project=False)
     p.add_argument("--train", required=True, help="labelled CSV to train on")

@@ -497,3 +497,39 @@ class Job:
     created_at: str = ""
     updated_at: str = ""
     runner: str | None = None  # host:pid of the process that runs it
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    """One point of a learning curve: after ``labels`` reviewed segments taken in one
+    ``order`` (``uncertainty``: the review queue's; ``random``), the κ and macro-F1 on
+    held-out segments, averaged over the seeds."""
+
+    order: str
+    labels: int
+    kappa: float
+    f1: float
+
+
+@dataclass(frozen=True)
+class LearningCurve:
+    """Does reviewing in the queue's order need fewer labels than a random order?
+
+    ``pool_kappa``: κ on the held-out segments of the model trained on the whole pool
+    (mean over seeds); ``target_kappa`` is ``target_share`` of it; ``labels_to_target``
+    gives, per order, the labels after which the mean κ first reached it (None: not
+    within the curve). ``reading`` says it in a sentence.
+    """
+
+    facet: str
+    segments: int  # labelled segments used (pool and held-out)
+    seeds: int
+    start: int  # labels of the common random seed batch
+    batch: int  # labels added per step
+    pool_kappa: float
+    target_share: float
+    target_kappa: float
+    labels_to_target: Mapping[str, int | None]
+    points: tuple[CurvePoint, ...]
+    reading: str = ""
+    held_out: str = ""  # how the held-out segments were chosen ("whole documents", …)

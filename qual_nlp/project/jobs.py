@@ -41,6 +41,9 @@ Work = Callable[["Project", Progress], Any]
 
 log = logging.getLogger(__name__)
 
+#: The kind of the jobs that measure a learning curve.
+LEARNING_CURVE = "learning_curve"
+
 #: Progress is written at most this often (seconds), and always at the end of a stage.
 PROGRESS_EVERY = 0.25
 
@@ -141,6 +144,28 @@ class JobService(Service):
                 facet, minutes=minutes, folds=folds, progress=progress
             ),
         )
+
+    def learning_curve(self, facet: str, *, seeds: int = 3) -> int:
+        """Measure a facet's learning curve in the background (see
+        :meth:`ModelService.learning_curve`); the result is the curve as plain data."""
+        self._project.access.require(rules.RUN_MODEL)
+        self._project.access.require(rules.SEE_SUGGESTIONS)
+        return self.start(
+            LEARNING_CURVE,
+            lambda project, progress: project.model.learning_curve(
+                facet, seeds=seeds, progress=progress
+            ),
+        )
+
+    def latest(self, kind: str, **result: Any) -> Job | None:
+        """The acting user's newest finished ``kind`` job whose result holds ``result``'s
+        items (``latest("learning_curve", facet="valence")``), or None."""
+        for job in self.mine():
+            if job.kind != kind or job.state != "done" or not isinstance(job.result, dict):
+                continue
+            if all(job.result.get(k) == v for k, v in result.items()):
+                return job
+        return None
 
     def import_files(
         self,

@@ -16,6 +16,7 @@ import pandas as pd
 from qual_nlp import access as rules
 from qual_nlp.errors import ValidationError
 from qual_nlp.project.service import Progress, Service
+from qual_nlp.records import LearningCurve
 
 #: The encoder of projects that recorded none (made before the choice existed).
 LEGACY_ENCODER, LEGACY_BACKEND = "all-MiniLM-L6-v2", "torch"
@@ -324,6 +325,66 @@ class ModelService(Service):
 
         self._project.access.require(rules.SEE_SUGGESTIONS)
         return finetune.records(self.store)
+
+    def learning_curve(
+        self, facet: str, *, seeds: int = 3, progress: Progress | None = None
+    ) -> LearningCurve:
+        """Does reviewing in the queue's order pay off on this project? The
+        :class:`~qual_nlp.records.LearningCurve` of one facet, simulated on the segments
+        already reviewed (:mod:`qual_nlp.suggest.curves`): whole documents held out per
+        seed, the rest labelled in batches in the queue's order or at random.
+
+        Needs RUN_MODEL (it fits many estimators) and SEE_SUGGESTIONS (it tells how good
+        the model is, which blind coding hides). Raises :class:`ValidationError` when the
+        facet has too few reviewed segments. ``progress(done, total)``: texts encoded,
+        then estimators fitted.
+
+        >>> project.model.learning_curve("valence").labels_to_target  # doctest: +SKIP
+        {'uncertainty': 120, 'random': 200}
+        """
+        import numpy as np
+
+        from qual_nlp.suggest import curves
+        from qual_nlp.suggest.labels import FacetLabels, facet_labels
+
+        self._project.access.require(rules.RUN_MODEL)
+        self._project.access.require(rules.SEE_SUGGESTIONS)
+        codebook = self._project.codebook()
+        found = {f.id: f for f in codebook.facets}
+        if facet not in found:
+            raise ValidationError(
+                f"facet {facet!r} is not in this project's codebook; pick one of "
+                f"{', '.join(sorted(found))}."
+            )
+        labels = facet_labels(self._project._codings(), self.store.codings.coverage(), codebook)
+        exclusive = found[facet].exclusive
+        wanted = labels.get(facet)
+        if wanted is None:
+            wanted = FacetLabels(facet, exclusive, np.zeros(0, dtype=np.int64), [])
+        curves.check_enough(wanted.labels, exclusive=exclusive, facet=facet)  # before encoding
+        embedder = self.embedder()
+        embedder.progress = progress
+        inputs = self.inputs(embedder)
+        row_of = {int(s): i for i, s in enumerate(inputs.frame["segment_id"])}
+        keep = [i for i, s in enumerate(wanted.segment_ids) if int(s) in row_of]
+        rows = [row_of[int(wanted.segment_ids[i])] for i in keep]
+        y = [wanted.labels[i] for i in keep]
+        documents = inputs.frame["document"].to_numpy()[rows]
+        splits = curves.held_out_splits(documents, seeds=seeds)
+        whole = len(set(documents.tolist())) >= 4
+        return curves.simulate(
+            inputs.X[rows],
+            y,
+            splits,
+            facet=facet,
+            exclusive=exclusive,
+            held_out=(
+                f"{curves.TEST_SIZE:.0%} of the documents, whole"
+                if whole
+                else f"{curves.TEST_SIZE:.0%} of the segments"
+            ),
+            progress=progress,
+        )
 
     def history(self) -> pd.DataFrame:
         """One row per model version and facet: labels, macro-F1, κ — is it getting better?"""
