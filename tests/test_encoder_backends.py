@@ -260,6 +260,8 @@ def test_batches_run_at_once_give_the_vectors_of_batches_run_in_turn():
     b = in_turn.encode(texts, batch_size=8, normalize_embeddings=True)
     assert a.shape == (len(texts), 384)
     assert np.abs(a - b).max() < 1e-5
+    # one batch's worth of texts in one call is split between the threads
+    assert np.abs(streams.encode(texts[:8]) - in_turn.encode(texts[:8], batch_size=4)).max() < 1e-5
 
 
 @pytest.mark.slow

@@ -159,6 +159,8 @@ class OnnxSentenceEncoder:
         texts = [self.prompt + t for t in texts]
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         step = max(1, batch_size)
+        if self.workers > 1:  # a call of one batch still gives every thread a part
+            step = max(1, min(step, -(-len(texts) // self.workers)))
         chunks = [order[start : start + step] for start in range(0, len(texts), step)]
 
         def run(rows: np.ndarray) -> None:
