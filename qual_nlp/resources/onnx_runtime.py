@@ -121,7 +121,18 @@ class OnnxSentenceEncoder:
             str(folder / "onnx" / file_name), options, providers=["CPUExecutionProvider"]
         )
         self.inputs = {i.name for i in self.session.get_inputs()}
+        self._threads: Any = None
         self.dimension = int(self.session.get_outputs()[0].shape[-1])
+
+    def _pool(self) -> Any:
+        """The encoder's threads, made once (new threads per call would each take memory
+        arenas of their own)."""
+        if self._threads is None or self._threads[0] != os.getpid():  # none, or forked
+            from concurrent.futures import ThreadPoolExecutor
+
+            pool = ThreadPoolExecutor(self.workers, thread_name_prefix="encoder")
+            self._threads = (os.getpid(), pool)
+        return self._threads[1]
 
     def get_sentence_embedding_dimension(self) -> int:
         return self.dimension
@@ -167,10 +178,7 @@ class OnnxSentenceEncoder:
             out[rows] = self._batch([texts[i] for i in rows])
 
         if self.workers > 1 and len(chunks) > 1:  # the session is safe to call at once
-            from concurrent.futures import ThreadPoolExecutor
-
-            with ThreadPoolExecutor(self.workers) as pool:
-                list(pool.map(run, chunks))
+            list(self._pool().map(run, chunks))
         else:
             for rows in chunks:
                 run(rows)
