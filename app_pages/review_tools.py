@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_pages import common, curve_panel, jobs
+from app_pages import common, curve_panel, finetune_panel, jobs
 from qual_nlp import access as rules
 from qual_nlp.project import Project
 from qual_nlp.records import Codebook
@@ -28,6 +28,7 @@ def render(proj: Project, me: str, codebook: Codebook) -> None:
     with right:
         model_panel(proj)
     curve_panel.render(proj)
+    finetune_panel.render(proj)
 
 
 # --------------------------------------------------------------- bulk accept

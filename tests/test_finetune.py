@@ -337,7 +337,7 @@ def test_training_refits_the_used_facet_on_the_tuned_vectors(tuned: dict, review
     version = summary["tuned_versions"]["valence"]
     assert version == before["version"] + 1 == after["version"]
     assert after["encoder"] == before["encoder"]  # the encoder itself is not tuned again
-    rows = history[history["model"].str.startswith("model:minilm-tuned@")]
+    rows = history[history["model"].str.startswith("model:tuned-encoder@")]
     assert len(rows) == version
     # its scores stay those of the comparison, where the encoder never saw the held-out fold
     assert rows["kappa"].iloc[-1] == pytest.approx(before["kappa"])

@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from qual_nlp.suggest.labels import FacetLabels
 
 #: The model versions of tuned encoders' estimators (one facet per version).
-TUNED_MODEL = "model:minilm-tuned"
+TUNED_MODEL = "model:tuned-encoder"
 #: Project meta key of the per-facet records.
 META = "tuned_encoders"
 #: Tuned encoders run through torch: they are fresh weights with no ONNX export.
