@@ -7,11 +7,37 @@ together: :meth:`Tokens.find_with_account`).
 
 from __future__ import annotations
 
-from sqlalchemy import func, insert, select, update
+from typing import Any
+
+from sqlalchemy import bindparam, func, insert, select, update
 
 from qual_nlp.records import StoredToken, User
 from qual_nlp.storage import schema as t
 from qual_nlp.storage.journal import Journal, now
+
+
+def _with_account() -> Any:
+    k, u = t.api_tokens, t.users
+    return (
+        select(
+            k.c.user_name,
+            k.c.created_at,
+            k.c.expires_at,
+            k.c.revoked_at,
+            u.c.name,
+            u.c.role,
+            u.c.enabled,
+            u.c.failed_count,
+            u.c.locked_until,
+            u.c.created_at.label("user_created_at"),
+        )
+        .select_from(k.outerjoin(u, u.c.name == k.c.user_name))
+        .where(k.c.token_hash == bindparam("token_hash"))
+    )
+
+
+#: every request's token check, built once (see dialect.py)
+_WITH_ACCOUNT = _with_account()
 
 
 class Tokens:
@@ -49,25 +75,8 @@ class Tokens:
     def find_with_account(self, token_hash: str) -> tuple[StoredToken, User | None] | None:
         """The token with this digest and its account as they are now (None when the
         account is gone), read in one query; None when there is no such token."""
-        k, u = t.api_tokens, t.users
-        query = (
-            select(
-                k.c.user_name,
-                k.c.created_at,
-                k.c.expires_at,
-                k.c.revoked_at,
-                u.c.name,
-                u.c.role,
-                u.c.enabled,
-                u.c.failed_count,
-                u.c.locked_until,
-                u.c.created_at.label("user_created_at"),
-            )
-            .select_from(k.outerjoin(u, u.c.name == k.c.user_name))
-            .where(k.c.token_hash == token_hash)
-        )
         with self.journal.engine.connect() as conn:
-            row = conn.execute(query).first()
+            row = conn.execute(_WITH_ACCOUNT, {"token_hash": token_hash}).first()
         if row is None:
             return None
         stored = StoredToken(row.user_name, row.created_at, row.expires_at, row.revoked_at)
