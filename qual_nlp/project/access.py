@@ -239,9 +239,9 @@ class AccessService(Service):
     def actor_for_token(self, token: str, *, now: datetime | None = None) -> Actor:
         """The actor a bearer token stands for; :class:`SignInError` (and a logged
         refusal) when it is unknown, expired or revoked, or its account is disabled."""
-        stored = self.store.tokens.find(policy.token_digest(token)) if token else None
+        found = self.store.tokens.find_with_account(policy.token_digest(token)) if token else None
+        stored, user = found if found is not None else (None, None)
         reason = self.tokens.refusal(stored, now or datetime.now(UTC))
-        user = None if stored is None else self.store.users.get(stored.user)
         if reason is None and (user is None or not user.enabled):
             reason = f"the account {stored.user!r} is disabled or removed"  # type: ignore[union-attr]
         if reason is not None or user is None:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import and_, case, delete, func, insert, literal, select, update
+from sqlalchemy import and_, bindparam, case, delete, func, insert, literal, select, update
 from sqlalchemy.engine import Connection
 
 from qual_nlp.errors import RecordNotFoundError, ValidationError
@@ -27,6 +27,21 @@ from qual_nlp.storage.dialect import insert_ignore, upsert
 from qual_nlp.storage.journal import Journal, code_ids, coder_role, document_ids, ensure_coder, now
 
 STATUSES = ("suggested", "accepted", "rejected")
+
+# the statements of a review decision, built once (see dialect.py)
+_SPAN = select(t.segments.c.document_id, t.segments.c.start, t.segments.c.end).where(
+    t.segments.c.id == bindparam("segment_id")
+)
+_DELETE_MINE = delete(t.codings).where(
+    and_(
+        t.codings.c.segment_id == bindparam("segment_id"),
+        t.codings.c.coder_id == bindparam("coder_id"),
+    )
+)
+_SUGGESTED = select(t.codings.c.id, t.codings.c.code_id).where(
+    and_(t.codings.c.segment_id == bindparam("segment_id"), t.codings.c.status == "suggested")
+)
+_INSERT_CODINGS = insert(t.codings)
 
 
 def _int_list(ids: Sequence[int]) -> str:
@@ -186,8 +201,7 @@ class Codings:
             raise ValidationError(f"codes both accepted and rejected: {sorted(overlap)}")
         after = {"accept": list(accept), "reject": list(reject), "memo": memo, "skipped": skipped}
         with self.journal.write(coder, "review", "segment", segment_id, after=after) as conn:
-            seg = conn.execute(select(t.segments).where(t.segments.c.id == segment_id)).mappings()
-            segment = seg.first()
+            segment = conn.execute(_SPAN, {"segment_id": segment_id}).mappings().first()
             if segment is None:
                 raise RecordNotFoundError(f"segment {segment_id} is not in the project")
             coder_id = ensure_coder(conn, coder, role or coder_role(coder))
@@ -204,18 +218,10 @@ class Codings:
                 {"segment_id": segment_id, "coder_id": coder_id, "at": stamp, "skipped": skipped},
                 ["segment_id", "coder_id"],
             )
-            mine = and_(t.codings.c.segment_id == segment_id, t.codings.c.coder_id == coder_id)
-            conn.execute(delete(t.codings).where(mine))
+            conn.execute(_DELETE_MINE, {"segment_id": segment_id, "coder_id": coder_id})
             suggested = {
-                r["code_id"]: r["id"]
-                for r in conn.execute(
-                    select(t.codings.c.id, t.codings.c.code_id).where(
-                        and_(
-                            t.codings.c.segment_id == segment_id,
-                            t.codings.c.status == "suggested",
-                        )
-                    )
-                ).mappings()
+                code_id: coding_id
+                for coding_id, code_id in conn.execute(_SUGGESTED, {"segment_id": segment_id})
             }
             rows = []
             for status, paths in (("accepted", accept), ("rejected", reject)):
@@ -237,7 +243,7 @@ class Codings:
                         }
                     )
             if rows:
-                conn.execute(insert(t.codings), rows)
+                conn.execute(_INSERT_CODINGS, rows)
         return after
 
     def code_span(

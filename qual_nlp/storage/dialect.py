@@ -14,6 +14,7 @@ on both databases:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Table
@@ -43,8 +44,8 @@ def _binary_postgresql(element: binary, compiler: Any, **kw: Any) -> str:
     return f'{compiler.process(element.clauses, **kw)} COLLATE "C"'
 
 
-def _insert(conn: Connection, table: Table) -> Any:
-    if conn.dialect.name == "postgresql":
+def _insert(dialect: str, table: Table) -> Any:
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 
         return postgresql_insert(table)
@@ -53,13 +54,30 @@ def _insert(conn: Connection, table: Table) -> Any:
     return sqlite_insert(table)
 
 
+# The statements below are built once per shape and run with the rows as parameters:
+# SQLAlchemy then reuses the statement's cache key and compiled form, where a statement
+# built per call costs more than the write itself on a hot path (a review decision).
+
+
+@lru_cache(maxsize=256)
+def _ignoring(dialect: str, table: Table, keys: tuple[str, ...]) -> Any:
+    return _insert(dialect, table).on_conflict_do_nothing(index_elements=list(keys))
+
+
+@lru_cache(maxsize=256)
+def _upserting(dialect: str, table: Table, columns: tuple[str, ...], keys: tuple[str, ...]) -> Any:
+    statement = _insert(dialect, table)
+    changes = {c: statement.excluded[c] for c in columns if c not in keys}
+    return statement.on_conflict_do_update(index_elements=list(keys), set_=changes)
+
+
 def insert_ignore(
     conn: Connection, table: Table, rows: dict[str, Any] | list[dict[str, Any]], keys: Sequence[str]
 ) -> None:
     """Insert ``rows``, silently keeping the stored row where ``keys`` already exist."""
     if not rows:
         return
-    conn.execute(_insert(conn, table).on_conflict_do_nothing(index_elements=list(keys)), rows)
+    conn.execute(_ignoring(conn.dialect.name, table, tuple(keys)), rows)
 
 
 def upsert(conn: Connection, table: Table, row: dict[str, Any], keys: Sequence[str]) -> None:
@@ -68,6 +86,5 @@ def upsert(conn: Connection, table: Table, row: dict[str, Any], keys: Sequence[s
     On PostgreSQL the conflicting row stays locked until the transaction ends, so two
     transactions upserting the same key run one after the other.
     """
-    statement = _insert(conn, table).values(**row)
-    changes = {c: statement.excluded[c] for c in row if c not in keys}
-    conn.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=changes))
+    statement = _upserting(conn.dialect.name, table, tuple(row), tuple(keys))
+    conn.execute(statement, row)

@@ -3,11 +3,15 @@
 SQLite (a project file) and PostgreSQL (``postgresql://user@host:port/db``, through
 psycopg 3) are both first-class. On SQLite every write transaction begins with
 ``BEGIN IMMEDIATE``, so concurrent writers wait for each other (``busy_timeout``)
-instead of failing when a read inside the transaction is upgraded to a write.
+instead of failing when a read inside the transaction is upgraded to a write. Writers
+of one process (the API's request threads) first queue on a lock of the file, so the
+next one starts as soon as the last commits instead of sleeping in SQLite's busy
+handler, whose waits grow to 100 ms and let a writer starve behind others.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -92,9 +96,32 @@ def _bulk_pragmas(conn: Any, *, on: bool) -> None:
         raw.execute("PRAGMA cache_size=-2000")
 
 
+#: seconds a writer queues on its process's lock of the file before going on to SQLite's
+#: own wait (``busy_timeout``), which then decides
+LOCK_WAIT = 10.0
+
+_FILE_LOCKS: dict[str, threading.RLock] = {}
+_FILE_LOCKS_GUARD = threading.Lock()
+
+
+def _file_lock(engine: Engine) -> threading.RLock | None:
+    """The lock the writers of this process share for an SQLite file (one per file, whatever
+    the engine: a job's store reopened on other connections queues with the requests);
+    None for PostgreSQL, whose rows lock themselves, and for private in-memory databases."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or database in (None, "", ":memory:"):
+        return None
+    key = str(Path(database).resolve())
+    with _FILE_LOCKS_GUARD:
+        return _FILE_LOCKS.setdefault(key, threading.RLock())
+
+
 @contextmanager
 def writing(engine: Engine, *, bulk: bool = False) -> Iterator[Any]:
-    """A connection for one write transaction: ``with writing(engine) as conn, conn.begin()``.
+    """A connection for one write transaction: ``with writing(engine) as conn,
+    conn.begin():``. On SQLite the writers of this process take turns first (see the
+    module's notes); a writer that waited :data:`LOCK_WAIT` seconds goes on to SQLite's
+    own wait.
 
     ``bulk``: a write of many rows whose keys the writer read itself (see
     :func:`_bulk_pragmas`); on SQLite the connection's settings are restored afterwards,
@@ -102,12 +129,18 @@ def writing(engine: Engine, *, bulk: bool = False) -> Iterator[Any]:
     """
     bulk = bulk and engine.dialect.name == "sqlite"
     options = {WRITE_OPTION: True, BULK_OPTION: True} if bulk else {WRITE_OPTION: True}
-    with engine.connect().execution_options(**options) as conn:
-        try:
-            yield conn
-        finally:
-            if bulk and not conn.closed and not conn.invalidated:
-                _bulk_pragmas(conn, on=False)
+    lock = _file_lock(engine)
+    held = lock.acquire(timeout=LOCK_WAIT) if lock is not None else False
+    try:
+        with engine.connect().execution_options(**options) as conn:
+            try:
+                yield conn
+            finally:
+                if bulk and not conn.closed and not conn.invalidated:
+                    _bulk_pragmas(conn, on=False)
+    finally:
+        if held and lock is not None:
+            lock.release()
 
 
 def make_engine(location: str | Path, *, create: bool) -> Engine:
@@ -128,7 +161,7 @@ def make_engine(location: str | Path, *, create: bool) -> Engine:
         elif path.is_dir():
             raise StorageError(f"{path} is a folder; a project is a single file. Name a file.")
     try:
-        engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+        engine = create_engine(url, **_pool_options(url))
     except ModuleNotFoundError as exc:  # the driver of a database URL is not installed
         raise StorageError(
             f"{_safe(url)}: the database driver {exc.name!r} is not installed. For PostgreSQL "
@@ -138,6 +171,20 @@ def make_engine(location: str | Path, *, create: bool) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+#: connections an engine keeps open: as many as the API's request threads use at once, so
+#: a busy server does not open (and, on SQLite, set up) a new connection per request
+POOL_SIZE = 20
+
+
+def _pool_options(url: str) -> dict[str, Any]:
+    if url == "sqlite:///:memory:":  # one private database, kept by SQLAlchemy's own pool
+        return {}
+    if url.startswith("sqlite"):
+        return {"pool_size": POOL_SIZE, "max_overflow": 2 * POOL_SIZE}
+    # PostgreSQL counts connections against max_connections (often 100) for every worker
+    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
 
 
 def _safe(url: str) -> str:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.engine import Connection, Engine
 
 from qual_nlp.errors import StorageError
@@ -47,19 +47,24 @@ def coder_role(name: str) -> str:
     return "analyst"
 
 
+# statements of every write, built once (see dialect.py)
+_CODER_ID = select(t.coders.c.id).where(t.coders.c.name == bindparam("name"))
+_CODE_IDS = select(t.codes.c.path, t.codes.c.id)
+_EVENT = insert(t.events)
+
+
 def ensure_coder(conn: Connection, name: str, role: str = "analyst") -> int:
     """The id of coder ``name``, created with ``role`` when new."""
-    query = select(t.coders.c.id).where(t.coders.c.name == name)
-    found = conn.execute(query).scalar()
+    found = conn.execute(_CODER_ID, {"name": name}).scalar()
     if found is None:  # another writer may add the same name at once: keep theirs
         insert_ignore(conn, t.coders, {"name": name, "role": role}, ["name"])
-        found = conn.execute(query).scalar_one()
+        found = conn.execute(_CODER_ID, {"name": name}).scalar_one()
     return int(found)
 
 
 def code_ids(conn: Connection) -> dict[str, int]:
     """Code path -> id."""
-    return {p: i for p, i in conn.execute(select(t.codes.c.path, t.codes.c.id)).all()}
+    return {p: i for p, i in conn.execute(_CODE_IDS).all()}
 
 
 def document_ids(conn: Connection) -> dict[str, int]:
@@ -122,15 +127,18 @@ class Journal:
     ) -> None:
         """Append one event inside the caller's transaction."""
         conn.execute(
-            insert(t.events).values(
-                at=now(),
-                actor=_fit(t.events.c.actor, actor),
-                action=_fit(t.events.c.action, action),
-                entity=_fit(t.events.c.entity, entity),
-                entity_id=None if entity_id is None else _fit(t.events.c.entity_id, str(entity_id)),
-                before=None if before is None else to_json(before),
-                after=None if after is None else to_json(after),
-            )
+            _EVENT,
+            {
+                "at": now(),
+                "actor": _fit(t.events.c.actor, actor),
+                "action": _fit(t.events.c.action, action),
+                "entity": _fit(t.events.c.entity, entity),
+                "entity_id": None
+                if entity_id is None
+                else _fit(t.events.c.entity_id, str(entity_id)),
+                "before": None if before is None else to_json(before),
+                "after": None if after is None else to_json(after),
+            },
         )
 
     def last_event(self) -> int:

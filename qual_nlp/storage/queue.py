@@ -8,11 +8,12 @@ ORDER BY … LIMIT, so it stays fast at 100k segments.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import Integer, and_, bindparam, exists, func, select
 
 from qual_nlp.errors import StorageError, ValidationError
 from qual_nlp.storage import schema as t
@@ -94,7 +95,7 @@ class ReviewQueue:
         """
         if order not in ORDERS:
             raise ValidationError(f"order {order!r} is not one of {ORDERS}")
-        candidates = self._candidates(
+        shape, params = _filters(
             coder,
             case=case,
             document=document,
@@ -105,103 +106,29 @@ class ReviewQueue:
             include_interviewer=include_interviewer,
             segment_ids=segment_ids,
         )
-        s, d, sc = t.segments, t.documents, t.segment_scores
         with self.journal.engine.connect() as conn:
             if order == "document":
-                query = candidates(None).order_by(binary(d.c.name), s.c.start).limit(n)
-                return [int(i) for (i,) in conn.execute(query).all()]
+                query = _ordered(shape, None, order)
+                return [int(i) for (i,) in conn.execute(query, {**params, "n": n}).all()]
             # scored segments first, walking the score index from the top (no full sort);
             # then, if the queue runs short, the never-scored ones in reading order
-            key = sc.c.uncertainty if order == "uncertainty" else sc.c.relevance
-            query = candidates(True).order_by(key.desc(), binary(d.c.name), s.c.start).limit(n)
-            found = [int(i) for (i,) in conn.execute(query).all()]
+            query = _ordered(shape, True, order)
+            found = [int(i) for (i,) in conn.execute(query, {**params, "n": n}).all()]
             if len(found) < n:
-                rest = candidates(False).order_by(binary(d.c.name), s.c.start).limit(n - len(found))
-                found += [int(i) for (i,) in conn.execute(rest).all()]
+                rest = _ordered(shape, False, "document")
+                more = conn.execute(rest, {**params, "n": n - len(found)}).all()
+                found += [int(i) for (i,) in more]
             return found
 
     def left(self, coder: str, **filters: Any) -> int:
         """How many segments ``coder`` has not reviewed pass the filters of :meth:`next`."""
         filters.pop("order", None)
         filters.pop("n", None)
-        query = self._candidates(coder, **filters)(None)
+        shape, params = _filters(coder, **filters)
+        query = _candidates(shape, None)
         with self.journal.engine.connect() as conn:
-            return int(
-                conn.execute(select(func.count()).select_from(query.subquery())).scalar() or 0
-            )
-
-    def _candidates(
-        self,
-        coder: str,
-        *,
-        case: str | None = None,
-        document: str | None = None,
-        code: str | None = None,
-        facet: str | None = None,
-        min_score: float | None = None,
-        max_score: float | None = None,
-        include_interviewer: bool = False,
-        segment_ids: Sequence[int] | None = None,
-    ) -> Any:
-        """A function ``scored -> query`` of the unreviewed segments passing the filters."""
-        s, d, c, sc, rv, cd = (
-            t.segments,
-            t.documents,
-            t.cases,
-            t.segment_scores,
-            t.reviews,
-            t.coders,
-        )
-        reviewed = exists().where(
-            and_(
-                rv.c.segment_id == s.c.id,
-                rv.c.coder_id == select(cd.c.id).where(cd.c.name == coder).scalar_subquery(),
-            )
-        )
-
-        def candidates(scored: bool | None) -> Any:
-            """Unreviewed segments passing the filters; ``scored``: only segments with
-            (True) or without (False) a score row, or all (None)."""
-            query = select(s.c.id).select_from(s.join(d, s.c.document_id == d.c.id))
-            if scored is True:
-                query = query.join(sc, sc.c.segment_id == s.c.id)
-            elif scored is False:
-                query = query.outerjoin(sc, sc.c.segment_id == s.c.id).where(
-                    sc.c.segment_id.is_(None)
-                )
-            query = query.where(~reviewed)
-            if case is not None:
-                query = query.outerjoin(c, d.c.case_id == c.c.id).where(c.c.name == case)
-            if document is not None:
-                query = query.where(d.c.name == document)
-            if segment_ids is not None:
-                query = query.where(s.c.id.in_(list(segment_ids)))
-            if not include_interviewer:
-                p = t.participants
-                interviewer = exists().where(
-                    and_(p.c.id == s.c.participant_id, p.c.is_interviewer.is_(True))
-                )
-                query = query.where(~interviewer)
-            if (
-                code is not None
-                or facet is not None
-                or min_score is not None
-                or max_score is not None
-            ):
-                k, co = t.codings, t.codes
-                cond = [k.c.segment_id == s.c.id, k.c.status == "suggested", co.c.id == k.c.code_id]
-                if code is not None:
-                    cond.append(co.c.path == code)
-                if facet is not None:
-                    cond.append(co.c.facet == facet)
-                if min_score is not None:
-                    cond.append(k.c.score >= min_score)
-                if max_score is not None:
-                    cond.append(k.c.score <= max_score)
-                query = query.where(exists().where(and_(*cond)))
-            return query
-
-        return candidates
+            count = select(func.count()).select_from(query.subquery())
+            return int(conn.execute(count, params).scalar() or 0)
 
     def scores(self) -> pd.DataFrame:
         sc = t.segment_scores
@@ -211,3 +138,100 @@ class ReviewQueue:
                 conn.execute(query).all(),
                 columns=["segment_id", "model_version", "uncertainty", "relevance"],
             )
+
+
+# The queue's queries are built once per combination of filters (their values are bound
+# parameters): building and keying a query of this size costs more than running it on
+# the indexes, and ``next`` runs before every decision.
+
+#: which filters a query has: case, document, code, facet, min_score, max_score,
+#: include_interviewer, segment_ids
+Shape = tuple[bool, bool, bool, bool, bool, bool, bool, bool]
+
+
+def _filters(
+    coder: str,
+    *,
+    case: str | None = None,
+    document: str | None = None,
+    code: str | None = None,
+    facet: str | None = None,
+    min_score: float | None = None,
+    max_score: float | None = None,
+    include_interviewer: bool = False,
+    segment_ids: Sequence[int] | None = None,
+) -> tuple[Shape, dict[str, Any]]:
+    """The shape of the queue query these filters need, and its parameters."""
+    values = {
+        "case": case,
+        "document": document,
+        "code": code,
+        "facet": facet,
+        "min_score": min_score,
+        "max_score": max_score,
+    }
+    params: dict[str, Any] = {k: v for k, v in values.items() if v is not None}
+    params["coder"] = coder
+    if segment_ids is not None:
+        params["segment_ids"] = [int(i) for i in segment_ids]
+    shape = (*(v is not None for v in values.values()), bool(include_interviewer))
+    return (*shape, segment_ids is not None), params  # type: ignore[return-value]
+
+
+@lru_cache(maxsize=256)
+def _ordered(shape: Shape, scored: bool | None, order: str) -> Any:
+    """The candidates in queue order, the first ``:n`` of them."""
+    s, d, sc = t.segments, t.documents, t.segment_scores
+    query = _candidates(shape, scored)
+    if order == "document":
+        query = query.order_by(binary(d.c.name), s.c.start)
+    else:
+        key = sc.c.uncertainty if order == "uncertainty" else sc.c.relevance
+        query = query.order_by(key.desc(), binary(d.c.name), s.c.start)
+    return query.limit(bindparam("n", type_=Integer))
+
+
+@lru_cache(maxsize=256)
+def _candidates(shape: Shape, scored: bool | None) -> Any:
+    """Unreviewed segments of ``:coder`` passing the filters of ``shape``; ``scored``: only
+    segments with (True) or without (False) a score row, or all (None)."""
+    case, document, code, facet, min_score, max_score, include_interviewer, segment_ids = shape
+    s, d, c, sc, rv, cd = (t.segments, t.documents, t.cases, t.segment_scores, t.reviews, t.coders)
+    reviewed = exists().where(
+        and_(
+            rv.c.segment_id == s.c.id,
+            rv.c.coder_id
+            == select(cd.c.id).where(cd.c.name == bindparam("coder")).scalar_subquery(),
+        )
+    )
+    query = select(s.c.id).select_from(s.join(d, s.c.document_id == d.c.id))
+    if scored is True:
+        query = query.join(sc, sc.c.segment_id == s.c.id)
+    elif scored is False:
+        query = query.outerjoin(sc, sc.c.segment_id == s.c.id).where(sc.c.segment_id.is_(None))
+    query = query.where(~reviewed)
+    if case:
+        query = query.outerjoin(c, d.c.case_id == c.c.id).where(c.c.name == bindparam("case"))
+    if document:
+        query = query.where(d.c.name == bindparam("document"))
+    if segment_ids:
+        query = query.where(s.c.id.in_(bindparam("segment_ids", expanding=True)))
+    if not include_interviewer:
+        p = t.participants
+        interviewer = exists().where(
+            and_(p.c.id == s.c.participant_id, p.c.is_interviewer.is_(True))
+        )
+        query = query.where(~interviewer)
+    if code or facet or min_score or max_score:
+        k, co = t.codings, t.codes
+        cond = [k.c.segment_id == s.c.id, k.c.status == "suggested", co.c.id == k.c.code_id]
+        if code:
+            cond.append(co.c.path == bindparam("code"))
+        if facet:
+            cond.append(co.c.facet == bindparam("facet"))
+        if min_score:
+            cond.append(k.c.score >= bindparam("min_score"))
+        if max_score:
+            cond.append(k.c.score <= bindparam("max_score"))
+        query = query.where(exists().where(and_(*cond)))
+    return query

@@ -1,16 +1,43 @@
 """Bearer tokens of the HTTP API (``store.tokens``): only each token's SHA-256 is stored.
 
 Issuing and revoking are written to the event journal (whose token, never the token);
-looking one up writes nothing, so a request costs one read.
+looking one up writes nothing, so a request costs one read (the token and its account
+together: :meth:`Tokens.find_with_account`).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import func, insert, select, update
+from typing import Any
 
-from qual_nlp.records import StoredToken
+from sqlalchemy import bindparam, func, insert, select, update
+
+from qual_nlp.records import StoredToken, User
 from qual_nlp.storage import schema as t
 from qual_nlp.storage.journal import Journal, now
+
+
+def _with_account() -> Any:
+    k, u = t.api_tokens, t.users
+    return (
+        select(
+            k.c.user_name,
+            k.c.created_at,
+            k.c.expires_at,
+            k.c.revoked_at,
+            u.c.name,
+            u.c.role,
+            u.c.enabled,
+            u.c.failed_count,
+            u.c.locked_until,
+            u.c.created_at.label("user_created_at"),
+        )
+        .select_from(k.outerjoin(u, u.c.name == k.c.user_name))
+        .where(k.c.token_hash == bindparam("token_hash"))
+    )
+
+
+#: every request's token check, built once (see dialect.py)
+_WITH_ACCOUNT = _with_account()
 
 
 class Tokens:
@@ -44,6 +71,26 @@ class Tokens:
         if row is None:
             return None
         return StoredToken(row.user_name, row.created_at, row.expires_at, row.revoked_at)
+
+    def find_with_account(self, token_hash: str) -> tuple[StoredToken, User | None] | None:
+        """The token with this digest and its account as they are now (None when the
+        account is gone), read in one query; None when there is no such token."""
+        with self.journal.engine.connect() as conn:
+            row = conn.execute(_WITH_ACCOUNT, {"token_hash": token_hash}).first()
+        if row is None:
+            return None
+        stored = StoredToken(row.user_name, row.created_at, row.expires_at, row.revoked_at)
+        if row.name is None:
+            return stored, None
+        user = User(
+            name=row.name,
+            role=row.role,
+            enabled=bool(row.enabled),
+            failed_count=int(row.failed_count or 0),
+            locked_until=row.locked_until,
+            created_at=row.user_created_at,
+        )
+        return stored, user
 
     def revoke(self, user: str, actor: str, token_hash: str | None = None) -> int:
         """Revoke every live token of ``user`` (or only the one with ``token_hash``);
