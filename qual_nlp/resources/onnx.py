@@ -82,7 +82,10 @@ def _keep_source_version(source: Path, export: Path) -> None:
 def export_folder(path: Path) -> Path:
     """The ONNX export (float32 and int8) of the sentence-transformers folder ``path``."""
     preset = quantisation_preset()
-    target = model_dir() / f"{path.name}-{_source_key(path)}-onnx-{FUSION.lower()}-{preset}"
+    keep_float = FLOAT_MATMULS.get(_model_type(path), "")
+    # an export made before its MatMuls were kept float is not reused
+    kept = "-f32ffn" if keep_float else ""
+    target = model_dir() / f"{path.name}-{_source_key(path)}-onnx-{FUSION.lower()}-{preset}{kept}"
 
     def build(tmp: Path) -> None:
         try:
@@ -96,7 +99,7 @@ def export_folder(path: Path) -> Path:
                 tmp / "onnx" / fused,
                 tmp / "onnx" / _int8_name(preset),
                 preset,
-                keep_float=FLOAT_MATMULS.get(_model_type(path), ""),
+                keep_float=keep_float,
             )
         except ImportError as exc:
             raise ModelError(
