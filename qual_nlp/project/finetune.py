@@ -277,18 +277,7 @@ def apply(
         inputs = _tuned_inputs(service, record["encoder"])
         if inputs.ids != ids:  # pragma: no cover - both read the same segments generation
             continue
-        counts = None
-        if model.features is not None and getattr(model.features, "tfidf_", None) is not None:
-            counts = inputs.counts(model.features.ngram_max)
-        trained = engine.predict(
-            model,
-            inputs.X,
-            ids,
-            inputs.texts,
-            inputs.context,
-            counts=counts,
-            languages=inputs.languages,
-        )
+        trained = inputs.predict(model)
         mine = {facet: zero[facet]} if facet in zero else {}
         proba[facet] = engine.blend(mine, {facet: trained[facet]}, model)[facet]
         cuts.update(engine.thresholds(model))

@@ -92,6 +92,25 @@ class SegmentInputs:
             self._zero[key] = engine.zero_shot(codebook, embedder, self.X, self.ids, self.texts)
         return self._zero[key]
 
+    def predict(self, model: Any) -> dict[str, pd.DataFrame]:
+        """A trained model's probabilities per facet for every segment, with the word
+        counts it needs (kept between model versions) and each segment's language."""
+        from qual_nlp.suggest import engine
+
+        features = model.features
+        counts = None
+        if features is not None and getattr(features, "tfidf_", None) is not None:
+            counts = self.counts(features.ngram_max)
+        return engine.predict(
+            model,
+            self.X,
+            self.ids,
+            self.texts,
+            self.context,
+            counts=counts,
+            languages=self.languages,
+        )
+
     def rows(self, segment_ids: Any) -> np.ndarray:
         """Row positions, in reading order, of those of ``segment_ids`` that are
         participant segments."""

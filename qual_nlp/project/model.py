@@ -175,19 +175,7 @@ class ModelService(Service):
         zero = inputs.zero_shot(codebook, embedder)
         trained = {}
         if model:
-            features = model.features
-            counts = None
-            if features is not None and getattr(features, "tfidf_", None) is not None:
-                counts = inputs.counts(features.ngram_max)
-            trained = engine.predict(
-                model,
-                inputs.X,
-                ids,
-                inputs.texts,
-                inputs.context,
-                counts=counts,
-                languages=inputs.languages,
-            )
+            trained = inputs.predict(model)
         proba = engine.blend(zero, trained, model)
         exclusive = {f.id: f.exclusive for f in codebook.facets}
         cuts = engine.thresholds(model)
