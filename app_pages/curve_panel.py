@@ -119,6 +119,6 @@ def measured_elsewhere() -> None:
     )
     st.caption(
         "Labels needed to reach 95% of the whole pool's κ, batches of 40 "
-        "(multilingual-e5-small). On the small sample study a random order did better: "
-        "there, review by document or by relevance."
+        "(multilingual-e5-small). On the small sample study the queue's order gained "
+        "nothing over a random one: there, review by document or by relevance."
     )
