@@ -228,7 +228,8 @@ def reviewed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @pytest.fixture(scope="module")
 def tuned(reviewed: Path) -> dict:
-    """One real fine-tuning (kept whatever the scores) under a 30-second cap."""
+    """One real fine-tuning (kept whatever the scores) under a 30-second cap, planned at 40
+    passes over the pairs so that the cap, not the plan, ends it on any processor."""
     from qual_nlp.project import Project
 
     seen: list[tuple[int, int]] = []
@@ -237,6 +238,7 @@ def tuned(reviewed: Path) -> dict:
             "valence",
             minutes=0.5,
             folds=2,
+            epochs=40,
             choose="tuned",
             progress=lambda d, t: seen.append((d, t)),
         )
@@ -246,7 +248,8 @@ def tuned(reviewed: Path) -> dict:
 @pytest.mark.slow
 def test_the_cap_stops_the_training_and_progress_runs_to_the_end(tuned: dict) -> None:
     result, seen = tuned["result"], tuned["progress"]
-    # 2 folds + the final run, each planned at dozens of steps: far more than 30 s holds
+    # 2 folds + the final run, each planned at 40 epochs (hundreds of steps): far more
+    # than 30 s holds
     assert result["stopped_by_cap"] is True
     steps = [*result["fold_steps"], result["final_steps"]]
     assert all(s >= 1 for s in steps)

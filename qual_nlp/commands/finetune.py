@@ -19,6 +19,12 @@ def finetune_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--folds", type=int, default=3, help="folds of the comparison with the frozen encoder"
     )
+    p.add_argument(
+        "--epochs",
+        type=int,
+        default=1,
+        help="passes over the pairs in each run, within the time cap (default: 1)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON document")
 
 
@@ -27,7 +33,11 @@ def run(
 ) -> tuple[dict[str, Any], str]:
     """Fine-tune on ``args.facet``; (JSON payload, text) to print."""
     result = project.model.fine_tune(
-        args.facet, minutes=args.minutes, folds=args.folds, progress=progress
+        args.facet,
+        minutes=args.minutes,
+        folds=args.folds,
+        epochs=args.epochs,
+        progress=progress,
     )
     lines = [
         f"{result['model']}: {result['facet']}, {result['n']} reviewed segments, "

@@ -81,6 +81,7 @@ def fine_tune(
     choose: str = "better",
     resuggest: bool = True,
     seed: int = 0,
+    epochs: int = 1,
 ) -> dict[str, Any]:
     """See :meth:`qual_nlp.project.model.ModelService.fine_tune`."""
     from qual_nlp.resources import encoder_path
@@ -90,6 +91,8 @@ def fine_tune(
 
     if minutes <= 0:
         raise ValidationError(f"minutes must be positive, got {minutes!r}; e.g. --minutes 5")
+    if epochs < 1:
+        raise ValidationError(f"epochs must be at least 1, got {epochs!r}; e.g. --epochs 1")
     finetune.check_choice(choose)
     started = time.monotonic()
     store = service.store
@@ -102,7 +105,7 @@ def fine_tune(
     seconds = float(minutes) * 60.0
 
     def tune(pairs: Any, cap: float, step: Any) -> Any:
-        return tune_encoder(base, pairs, seconds=cap, seed=seed, progress=step)
+        return tune_encoder(base, pairs, seconds=cap, epochs=epochs, seed=seed, progress=step)
 
     clock = time.monotonic()  # the cap counts from here: the frozen vectors are cached
     comparison = finetune.compare(
@@ -113,6 +116,7 @@ def fine_tune(
         folds=folds,
         seconds=seconds,
         seed=seed,
+        epochs=epochs,
         progress=progress,
         runs_after=1,
     )
@@ -144,6 +148,7 @@ def fine_tune(
             pairs,
             seconds=seconds if limit else max(seconds - (time.monotonic() - clock), 60.0),
             max_steps=limit,
+            epochs=epochs,
             seed=seed,
             out=target,
             progress=step,

@@ -276,6 +276,7 @@ class ModelService(Service):
         progress: Progress | None = None,
         choose: str = "better",
         resuggest: bool = True,
+        epochs: int = 1,
     ) -> dict[str, Any]:
         """Fine-tune the encoder on ``facet``'s reviewed segments (SetFit-style pairs) and
         keep it only where it codes better than the frozen one.
@@ -288,7 +289,8 @@ class ModelService(Service):
         (``choose="tuned"`` or ``"frozen"`` settles it regardless of the scores). The
         folds share the time cap ``minutes`` (their encoding included); the final run then
         takes as many steps as a fold's did on average, so the whole ends past the cap by
-        about one fold's share. ``progress(done, total)`` counts training steps. The
+        about one fold's share. Each run passes ``epochs`` times over its pairs unless the
+        cap stops it first. ``progress(done, total)`` counts training steps. The
         outcome is a model version of its own in :meth:`history`.
 
         >>> project.model.fine_tune("valence", minutes=10)["used"]  # doctest: +SKIP
@@ -305,6 +307,7 @@ class ModelService(Service):
             progress=progress,
             choose=choose,
             resuggest=resuggest,
+            epochs=epochs,
         )
 
     def tuned_encoders(self) -> dict[str, dict[str, Any]]:

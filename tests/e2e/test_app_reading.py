@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -204,8 +205,9 @@ def test_a_memo_is_written_and_found(study, web) -> None:
     search.press("Enter")
     settle(page)
     card = page.locator(".st-key-memos_card_1")
-    card.wait_for()
-    assert "Huddles and trust" in card.inner_text() and "ana" in card.inner_text()
+    # the card's box can be drawn a moment before its text: expect() retries until it is
+    expect(card).to_contain_text("Huddles and trust", timeout=WAIT_MS)
+    expect(card).to_contain_text("ana", timeout=WAIT_MS)
     search.fill("nothing like this")
     search.press("Enter")
     page.get_by_text("No memo matches 'nothing like this'.").wait_for()
