@@ -274,6 +274,20 @@ def test_hostile_and_malformed_requests_get_a_4xx_that_says_what_to_fix(served):
             ),
         ),
         (
+            "fine-tuning an unknown facet",
+            404,
+            "'valance' is not in the codebook (cfir",
+            lambda: client.post("/api/v1/finetune", headers=ana, json={"facet": "valance"}),
+        ),
+        (
+            "fine-tuning with no time",
+            422,
+            "minutes",
+            lambda: client.post(
+                "/api/v1/finetune", headers=ana, json={"facet": "valence", "minutes": 0}
+            ),
+        ),
+        (
             "sign-in without the form fields",
             422,
             "username is missing",

@@ -79,6 +79,15 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ("GET", "/agreement"): lambda c, who: ("/api/v1/agreement?by=code", {}),
     ("POST", "/suggest"): lambda c, who: ("/api/v1/suggest", {"json": {}}),
     ("POST", "/train"): lambda c, who: ("/api/v1/train", {}),
+    ("POST", "/finetune"): lambda c, who: (
+        "/api/v1/finetune",
+        {"json": {"facet": "valence", "minutes": 1, "folds": 2}},
+    ),
+    ("POST", "/learning-curve"): lambda c, who: (
+        "/api/v1/learning-curve",
+        {"json": {"facet": "valence", "seeds": 1}},
+    ),
+    ("GET", "/model"): lambda c, who: ("/api/v1/model", {}),
     ("POST", "/exports"): lambda c, who: ("/api/v1/exports", {"json": {"format": "qdc"}}),
     ("GET", "/exports/{job_id}"): lambda c, who: (f"/api/v1/exports/{c['jobs'][who]}", {}),
     ("GET", "/jobs"): lambda c, who: ("/api/v1/jobs", {}),

@@ -168,6 +168,34 @@ def test_a_worker_killed_mid_run_leaves_no_duplicate_and_no_missing_suggestion(
     _assert_same(got, base["reference"])
 
 
+def test_a_facet_with_a_fine_tuned_encoder_is_scored_from_it_on_the_workers(
+    base: dict, copy: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Valence reads a fine-tuned encoder's vectors in the single process; every worker
+    loads that encoder too, so both paths still give the same suggestions and scores."""
+    monkeypatch.setenv("QUAL_NLP_MODEL_DIR", str(tmp_path / "models"))  # before the workers
+    with Project.open(copy) as project:
+        tuned = project.model.fine_tune("valence", minutes=0.15, folds=2, choose="tuned")
+        assert tuned["used"] and tuned["suggest"]["tuned_facets"] == ["valence"]
+        reference = _state(project)
+    _clear_suggestions(copy)
+    with Project.open(copy) as project:
+        summary = project.model.suggest(workers=2, partition_size=PARTITION)
+        got = _state(project)
+    assert summary["tuned_facets"] == ["valence"] and summary["tuned_missing"] == []
+    _assert_same(got, reference)
+
+    def valence(state: tuple[pd.DataFrame, pd.DataFrame]) -> pd.DataFrame:
+        codings = state[0]
+        return codings[codings["code"].str.startswith("valence/")].reset_index(drop=True)
+
+    # and the tuned encoder made a difference, so a worker that ignored it would show
+    mine, before = valence(reference), valence(base["reference"])
+    assert not mine.empty
+    differs = len(mine) != len(before) or not np.allclose(mine["score"], before["score"])
+    assert differs
+
+
 class Stop(Exception):
     pass
 

@@ -371,3 +371,17 @@ def test_the_cli_names_the_facets_when_the_facet_is_unknown(reviewed: Path, caps
     assert main(["finetune", str(reviewed), "--facet", "valance", "--minutes", "1"]) == 2
     err = capsys.readouterr().err
     assert "valance" in err and "valence" in err and "cmo" in err
+
+
+@pytest.mark.slow
+def test_the_cli_json_is_the_whole_of_stdout(tuned: dict, reviewed: Path, capsys) -> None:
+    """The trainer's own printing (metrics, progress bars) never reaches stdout."""
+    import json
+
+    from qual_nlp.cli import main
+
+    capsys.readouterr()
+    args = ["finetune", str(reviewed), "--facet", "valence", "--minutes", "0.2", "--folds", "2"]
+    assert main([*args, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["facet"] == "valence" and result["folds"] == 2 and result["n"] == 28

@@ -409,10 +409,8 @@ class ExportRequest(BaseModel):
 def suggest(project: Acting, body: SuggestRequest | None = None) -> dict[str, Any]:
     """Suggest codes for every segment, as a job."""
     facet = body.facet if body else None
-    if facet is not None and facet not in {f.id for f in project.codebook().facets}:
-        raise RecordNotFoundError(
-            f"facet {facet!r} is not in the codebook. GET /api/v1/codebook lists the facets."
-        )
+    if facet is not None:
+        _known_facet(project, facet)
     return _started(project.jobs.suggest(facet))
 
 
@@ -420,6 +418,69 @@ def suggest(project: Acting, body: SuggestRequest | None = None) -> dict[str, An
 def train(project: Acting) -> dict[str, Any]:
     """Train on the reviewed segments, then re-suggest, as a job."""
     return _started(project.jobs.train())
+
+
+class FineTuneRequest(BaseModel):
+    facet: str
+    minutes: float = Field(5.0, gt=0, le=240, description="time cap of the whole run")
+    folds: int = Field(3, ge=2, le=10, description="folds of the comparison")
+    epochs: int = Field(1, ge=1, le=50, description="passes over the pairs in each run")
+
+
+class CurveRequest(BaseModel):
+    facet: str
+    seeds: int = Field(3, ge=1, le=10, description="random orders averaged")
+
+
+@route("POST", "/finetune", rules.RUN_MODEL, status_code=202, tags=["jobs"])
+def fine_tune(body: FineTuneRequest, project: Acting) -> dict[str, Any]:
+    """Fine-tune the encoder on a facet's reviewed segments, as a job; the tuned encoder
+    is used only where its cross-validated kappa beats the frozen one's (the job's result
+    says which, and ``GET /model`` lists each facet's)."""
+    _known_facet(project, body.facet)
+    return _started(
+        project.jobs.fine_tune(
+            body.facet, minutes=body.minutes, folds=body.folds, epochs=body.epochs
+        )
+    )
+
+
+@route(
+    "POST",
+    "/learning-curve",
+    rules.RUN_MODEL,
+    rules.SEE_SUGGESTIONS,
+    status_code=202,
+    tags=["jobs"],
+)
+def learning_curve(body: CurveRequest, project: Acting) -> dict[str, Any]:
+    """Measure a facet's learning curve (the queue's order against random order) on the
+    project's own reviews, as a job; its result is the curve."""
+    _known_facet(project, body.facet)
+    return _started(project.jobs.learning_curve(body.facet, seeds=body.seeds))
+
+
+@route("GET", "/model", rules.SEE_SUGGESTIONS, tags=["model"])
+def model(project: Acting) -> dict[str, Any]:
+    """The model's versions with their cross-validated scores, the encoder, and each
+    facet's fine-tuned encoder (whether it is used, its kappa against the frozen one's)."""
+    encoder, backend = project.model.encoder()
+    history = project.model.history()
+    return {
+        "encoder": encoder,
+        "backend": backend,
+        "versions": _records(history),
+        "tuned_encoders": project.model.tuned_encoders(),
+    }
+
+
+def _known_facet(project: Any, facet: str) -> None:
+    facets = sorted(f.id for f in project.codebook().facets)
+    if facet not in facets:
+        raise RecordNotFoundError(
+            f"facet {facet!r} is not in the codebook ({', '.join(facets)}). "
+            "GET /api/v1/codebook lists the facets."
+        )
 
 
 EXPORT_SUFFIX = {"qdpx": ".qdpx", "qdc": ".qdc", "xlsx": ".xlsx", "csv": ".zip", "taguette": ".csv"}

@@ -47,6 +47,9 @@ class SuggestJob:
     model: str  # the model family, e.g. "model:minilm"
     version: int  # 0: zero-shot only
     facet: str | None
+    #: (facet, tuned encoder folder, version of its estimator) for each facet whose
+    #: fine-tuned encoder is used: the workers score those facets from its vectors
+    tuned: tuple[tuple[str, str, int], ...] = ()
 
     @property
     def coder(self) -> str:
@@ -113,9 +116,36 @@ class WorkerState:
             self.scorer = engine.scorer(codebook, self.embedder)
             self.exclusive = {f.id: f.exclusive for f in codebook.facets}
             self.cuts = engine.thresholds(self.model)
+            self.tuned = [self._load_tuned(*entry) for entry in job.tuned]
+            for _facet, _embedder, tuned_model in self.tuned:
+                self.cuts.update(engine.thresholds(tuned_model))
         except BaseException:
             self.store.close()
             raise
+
+    def _load_tuned(self, facet: str, folder: str, version: int) -> tuple[str, Any, Any]:
+        """A used facet's tuned encoder (from this worker's model cache) and its estimator."""
+        from pathlib import Path
+
+        from qual_nlp.errors import ModelError, RecordNotFoundError
+        from qual_nlp.project.finetune import TUNED_BACKEND, TUNED_MODEL
+        from qual_nlp.project.model import make_embedder
+        from qual_nlp.suggest import engine
+
+        if not Path(folder).is_dir():
+            raise ModelError(
+                f"facet {facet}: its fine-tuned encoder {folder} is not on this worker; copy "
+                "that folder to the same path on every worker (or share the model cache, "
+                "QUAL_NLP_MODEL_DIR), then run the batch again"
+            )
+        found = self.store.model_versions.blob(TUNED_MODEL, version)
+        if found is None:
+            raise RecordNotFoundError(
+                f"{self.store.location} has no {TUNED_MODEL}@{version}; run the batch again"
+            )
+        embedder = make_embedder(self.store, folder, TUNED_BACKEND)
+        _ = embedder.model  # loaded here, once per worker
+        return facet, embedder, engine.loads(found[1])
 
     def close(self) -> None:
         self.store.close()
@@ -154,20 +184,35 @@ def suggest_partition(state: WorkerState, part: Partition) -> dict[str, Any]:
     vectors = embedder.encode([*texts, *frame["context"].tolist()])
     X, context = vectors[: len(texts)], vectors[len(texts) :]
     zero = engine.score_zero_shot(state.scorer, X, ids, texts)
-    trained = {}
-    model = state.model
-    if model is not None and ids:
+    # each passage's language (its document's), as the single-process run passes them
+    named = frame["document"].map(store.document_languages())
+    languages = [v if isinstance(v, str) and v else None for v in named]
+    counted: dict[int, Any] = {}
+
+    def predict(model: Any, X: Any, context: Any) -> dict[str, Any]:
+        """As :meth:`SegmentInputs.predict`, on this partition's segments."""
         counts = None
         features = model.features
         if features is not None and getattr(features, "tfidf_", None) is not None:
             from qual_nlp.suggest.features import TokenCounts
 
-            counts = TokenCounts(texts, features.ngram_max)
-        # each passage's language (its document's), as the single-process run passes them
-        named = frame["document"].map(store.document_languages())
-        languages = [v if isinstance(v, str) and v else None for v in named]
-        trained = engine.predict(model, X, ids, texts, context, counts=counts, languages=languages)
+            n = features.ngram_max
+            counts = counted[n] = counted.get(n) or TokenCounts(texts, n)
+        return engine.predict(model, X, ids, texts, context, counts=counts, languages=languages)
+
+    trained = {}
+    model = state.model
+    if model is not None and ids:
+        trained = predict(model, X, context)
     proba = engine.blend(zero, trained, model)
+    # facets whose fine-tuned encoder is used read its vectors, as in the single process
+    for facet, tuned_embedder, tuned_model in state.tuned if ids else ():
+        if facet not in proba:
+            continue  # the codebook lost the facet since
+        tuned_vectors = tuned_embedder.encode([*texts, *frame["context"].tolist()])
+        mine = predict(tuned_model, tuned_vectors[: len(texts)], tuned_vectors[len(texts) :])
+        alone = {facet: zero[facet]} if facet in zero else {}
+        proba[facet] = engine.blend(alone, {facet: mine[facet]}, tuned_model)[facet]
     chosen = {job.facet: proba[job.facet]} if job.facet else proba
     found = active.suggestions(chosen, state.exclusive, state.cuts)
     found = found.assign(model_version=job.coder)
@@ -207,7 +252,13 @@ def suggest(
     encoder, backend = service.encoder()
     latest = store.model_versions.blob(service.MODEL)
     version = int(latest[0]) if latest else 0
-    job = SuggestJob(store.reopen_url(), encoder, backend, service.MODEL, version, facet)
+    from qual_nlp.project.finetune import used_facets
+
+    tuned = tuple(
+        (name, str(record["encoder"]), int(record["version"]))
+        for name, record in sorted(used_facets(store).items())
+    )
+    job = SuggestJob(store.reopen_url(), encoder, backend, service.MODEL, version, facet, tuned)
     store.ensure_coder(job.coder, "model")  # made once here, not raced by the workers
     partitions = plan(store.participant_counts(), partition_size or PARTITION_SEGMENTS)
     plugin = distributed.worker_resources(
@@ -231,13 +282,13 @@ def suggest(
             by_facet[name] = by_facet.get(name, 0) + n
         peak[r["pid"]] = max(peak.get(r["pid"], 0.0), r["peak_rss_mb"])
         loads[r["pid"]] = max(loads.get(r["pid"], 0), r["loads"])
-    from qual_nlp.project.finetune import used_facets
+    from qual_nlp.project.finetune import missing
 
     return {
         "model": job.coder,
-        # the workers score every facet with the project's own encoder: a facet whose
-        # fine-tuned encoder won is suggested from it only by the in-process run
-        "tuned_facets_not_applied": sorted(used_facets(store)),
+        "tuned_facets": [name for name, _, _ in tuned],
+        # a tuned encoder that won but is not on this machine: run finetune again
+        "tuned_missing": missing(store),
         "segments": sum(r["segments"] for r in results),
         "uncovered_documents": service.uncovered(),
         "suggestions": sum(r["suggestions"] for r in results),

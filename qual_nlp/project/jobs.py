@@ -134,14 +134,16 @@ class JobService(Service):
         self._project.access.require(rules.RUN_MODEL)
         return self.start("train", lambda project, progress: project.model.train(progress=progress))
 
-    def fine_tune(self, facet: str, *, minutes: float = 5.0, folds: int = 3) -> int:
+    def fine_tune(
+        self, facet: str, *, minutes: float = 5.0, folds: int = 3, epochs: int = 1
+    ) -> int:
         """Fine-tune the encoder on a facet in the background (see
         :meth:`ModelService.fine_tune`); progress counts training steps."""
         self._project.access.require(rules.RUN_MODEL)
         return self.start(
             "finetune",
             lambda project, progress: project.model.fine_tune(
-                facet, minutes=minutes, folds=folds, progress=progress
+                facet, minutes=minutes, folds=folds, epochs=epochs, progress=progress
             ),
         )
 

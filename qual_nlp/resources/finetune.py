@@ -2,10 +2,10 @@
 
 The encoder learns to put texts with the same label close together and texts with
 different labels apart: sentence-transformers' ``CosineSimilarityLoss`` over (text, text,
-1.0 or 0.0) pairs, AdamW with a linear warm-up and decay, driven by a short loop in this
-module rather than ``SentenceTransformerTrainer`` (which needs the ``datasets`` and
-``accelerate`` packages; the loop needs neither and stops at a wall-clock cap between
-any two steps). The result is a standard sentence-transformers folder, so it loads like
+1.0 or 0.0) pairs, trained by its ``SentenceTransformerTrainer`` (AdamW, a linear warm-up
+over the first tenth of the planned steps then a linear decay, gradients clipped at 1.0)
+with a callback that reports each step and stops the run at a wall-clock cap between any
+two steps. The result is a standard sentence-transformers folder, so it loads like
 any other local encoder (:func:`qual_nlp.resources.load_encoder`).
 
 torch and sentence-transformers are imported inside :func:`tune_encoder` only.
@@ -14,7 +14,6 @@ torch and sentence-transformers are imported inside :func:`tune_encoder` only.
 from __future__ import annotations
 
 import math
-import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -78,9 +77,18 @@ def tune_encoder(
     from qual_nlp.resources import _offline, encoder_threads
 
     _offline()
+    import tempfile
+
     import torch
+    from datasets import Dataset
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.losses import CosineSimilarityLoss
+    from sentence_transformers.sentence_transformer.trainer import SentenceTransformerTrainer
+    from sentence_transformers.sentence_transformer.training_args import (
+        SentenceTransformerTrainingArguments,
+    )
+    from transformers import TrainerCallback
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
     started = time.monotonic()
     torch.set_num_threads(encoder_threads())
@@ -89,60 +97,69 @@ def tune_encoder(
         model = SentenceTransformer(str(base), device="cpu", local_files_only=True)
     except Exception as exc:
         raise ModelError(f"cannot load the encoder to fine-tune from {base}: {exc}") from exc
-    loss = CosineSimilarityLoss(model)
-    optimiser = torch.optim.AdamW(model.parameters(), lr=learning_rate)
     planned = planned_steps(len(pairs), epochs, batch_size)
     if max_steps is not None:
         planned = max(1, min(planned, int(max_steps)))
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, _warm_then_decay(planned))
-    order = list(range(len(pairs)))
-    rng = random.Random(seed)
-    steps, stopped = 0, False
-    model.train()
-    for _ in range(max(1, epochs)):
-        rng.shuffle(order)
-        for start in range(0, len(order), batch_size):
-            batch = [pairs[i] for i in order[start : start + batch_size]]
-            features = [
-                model.preprocess([a for a, _, _ in batch]),
-                model.preprocess([b for _, b, _ in batch]),
-            ]
-            target = torch.tensor([float(s) for _, _, s in batch], dtype=torch.float32)
-            value = loss(features, target)
-            value.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimiser.step()
-            schedule.step()
-            optimiser.zero_grad()
-            steps += 1
+    data = Dataset.from_dict(
+        {
+            "sentence1": [a for a, _, _ in pairs],
+            "sentence2": [b for _, b, _ in pairs],
+            "score": [float(s) for _, _, s in pairs],
+        }
+    )
+    seen = {"steps": 0, "stopped": False}
+
+    class _Cap(TrainerCallback):  # type: ignore[misc]
+        """Reports each step and stops the run once the time cap has passed."""
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **_: Any) -> Any:
+            seen["steps"] = int(state.global_step)
             if progress is not None:
-                progress(steps, planned)
-            if steps >= planned:
-                break
-            if time.monotonic() - started >= seconds:
-                stopped = True
-                break
-        if stopped or steps >= planned:
-            break
+                progress(seen["steps"], planned)
+            if seen["steps"] < planned and time.monotonic() - started >= seconds:
+                seen["stopped"] = True
+                control.should_training_stop = True
+            return control
+
+    with tempfile.TemporaryDirectory(prefix="qual_nlp_tune_") as scratch:
+        arguments = SentenceTransformerTrainingArguments(
+            output_dir=scratch,
+            num_train_epochs=max(1, epochs),
+            max_steps=planned,
+            per_device_train_batch_size=batch_size,
+            learning_rate=learning_rate,
+            warmup_ratio=0.1,
+            lr_scheduler_type="linear",
+            max_grad_norm=1.0,
+            seed=seed,
+            data_seed=seed,
+            use_cpu=True,
+            save_strategy="no",
+            eval_strategy="no",
+            logging_strategy="no",
+            report_to=[],
+            disable_tqdm=True,
+            dataloader_num_workers=0,
+        )
+        trainer = SentenceTransformerTrainer(
+            model=model,
+            args=arguments,
+            train_dataset=data,
+            loss=CosineSimilarityLoss(model),
+            callbacks=[_Cap()],
+        )
+        for printer in (PrinterCallback, ProgressCallback):  # stdout is the CLI's (--json)
+            trainer.remove_callback(printer)
+        try:
+            trainer.train()
+        except Exception as exc:
+            raise ModelError(f"fine-tuning {base} failed: {exc}") from exc
     model.eval()
     folder = None
     if out is not None:
         folder = save(model, Path(out))
+    steps, stopped = seen["steps"], bool(seen["stopped"])
     return TunedEncoder(model, steps, planned, stopped, time.monotonic() - started, folder)
-
-
-def _warm_then_decay(planned: int) -> Callable[[int], float]:
-    """The learning-rate factor of step ``i``: up linearly over the first tenth of the
-    planned steps (the first step already learns, a capped run may take only a few),
-    then down linearly to zero at the last planned step."""
-    warm = max(1, planned // 10)
-
-    def factor(i: int) -> float:
-        if i < warm:
-            return (i + 1) / warm
-        return max(0.0, (planned - i) / max(1, planned - warm))
-
-    return factor
 
 
 def save(model: Any, target: Path) -> Path:
