@@ -385,3 +385,15 @@ def test_the_cli_json_is_the_whole_of_stdout(tuned: dict, reviewed: Path, capsys
     assert main([*args, "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["facet"] == "valence" and result["folds"] == 2 and result["n"] == 28
+
+
+def test_the_learning_rate_schedule_learns_from_the_first_step() -> None:
+    """A run the cap stops after a step or two still moves the weights: the warm-up starts
+    above zero (the trainer's own linear warm-up starts at 0), peaks, and decays to 0."""
+    from qual_nlp.resources.finetune import _warm_then_decay
+
+    factor = _warm_then_decay(50)
+    values = [factor(i) for i in range(50)]
+    assert values[0] > 0 and max(values) == 1.0 and values.index(1.0) == 4
+    assert values[-1] < values[10] and factor(50) == 0.0
+    assert _warm_then_decay(1)(0) == 1.0

@@ -3,7 +3,8 @@
 The encoder learns to put texts with the same label close together and texts with
 different labels apart: sentence-transformers' ``CosineSimilarityLoss`` over (text, text,
 1.0 or 0.0) pairs, trained by its ``SentenceTransformerTrainer`` (AdamW, a linear warm-up
-over the first tenth of the planned steps then a linear decay, gradients clipped at 1.0)
+over the first tenth of the planned steps that learns from the first step, then a linear
+decay; gradients clipped at 1.0)
 with a callback that reports each step and stops the run at a wall-clock cap between any
 two steps. The result is a standard sentence-transformers folder, so it loads like
 any other local encoder (:func:`qual_nlp.resources.load_encoder`).
@@ -128,8 +129,6 @@ def tune_encoder(
             max_steps=planned,
             per_device_train_batch_size=batch_size,
             learning_rate=learning_rate,
-            warmup_ratio=0.1,
-            lr_scheduler_type="linear",
             max_grad_norm=1.0,
             seed=seed,
             data_seed=seed,
@@ -141,12 +140,18 @@ def tune_encoder(
             disable_tqdm=True,
             dataloader_num_workers=0,
         )
+        # the trainer's own linear warm-up gives the first step a learning rate of 0, and
+        # a run the cap stops after a few steps would learn next to nothing: this schedule
+        # learns from the first step (see _warm_then_decay)
+        optimiser = torch.optim.AdamW(model.parameters(), lr=learning_rate)
+        schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, _warm_then_decay(planned))
         trainer = SentenceTransformerTrainer(
             model=model,
             args=arguments,
             train_dataset=data,
             loss=CosineSimilarityLoss(model),
             callbacks=[_Cap()],
+            optimizers=(optimiser, schedule),
         )
         for printer in (PrinterCallback, ProgressCallback):  # stdout is the CLI's (--json)
             trainer.remove_callback(printer)
@@ -160,6 +165,20 @@ def tune_encoder(
         folder = save(model, Path(out))
     steps, stopped = seen["steps"], bool(seen["stopped"])
     return TunedEncoder(model, steps, planned, stopped, time.monotonic() - started, folder)
+
+
+def _warm_then_decay(planned: int) -> Callable[[int], float]:
+    """The learning-rate factor of step ``i``: up linearly over the first tenth of the
+    planned steps (the first step already learns, a capped run may take only a few),
+    then down linearly to zero at the last planned step."""
+    warm = max(1, planned // 10)
+
+    def factor(i: int) -> float:
+        if i < warm:
+            return (i + 1) / warm
+        return max(0.0, (planned - i) / max(1, planned - warm))
+
+    return factor
 
 
 def save(model: Any, target: Path) -> Path:
