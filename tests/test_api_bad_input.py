@@ -96,6 +96,29 @@ def test_hostile_and_malformed_requests_get_a_4xx_that_says_what_to_fix(served):
             ),
         ),
         (
+            "a forged token with a malformed body: the token is refused first",
+            401,
+            "not one this project issued",
+            lambda: client.post(
+                decisions,
+                headers={
+                    "Authorization": "Bearer forged-token",
+                    "Content-Type": "application/json",
+                },
+                content=b'{"segment_id": ',
+            ),
+        ),
+        (
+            "a forged token with an upload: refused before the file is read",
+            401,
+            "not one this project issued",
+            lambda: client.post(
+                "/api/v1/documents",
+                headers={"Authorization": "Bearer forged-token"},
+                files={"file": ("../evil.txt", b"")},
+            ),
+        ),
+        (
             "a JSON list, not an object",
             422,
             "must be a JSON object",

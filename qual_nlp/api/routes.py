@@ -12,16 +12,19 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from qual_nlp import access as rules
+from qual_nlp.api.app import API_PREFIX
 from qual_nlp.errors import AccessDeniedError, ImportFileError, RecordNotFoundError
 from qual_nlp.project.jobs import plain
 
@@ -42,8 +45,8 @@ def route(method: str, path: str, *actions: str, **options: Any) -> Callable[[An
 
     def register(func: Any) -> Any:
         RULES[(method, path)] = actions
-        # every route but sign-in: the token's scheme (documented) and the rule (checked)
-        deps = [] if actions == PUBLIC else [Depends(bearer), Depends(acting)]
+        # every route but sign-in documents the token's scheme (GatedRoute checks it)
+        deps = [] if actions == PUBLIC else [Depends(bearer)]
         ROUTES.append((method, path, func, {"dependencies": deps, **options}))
         return func
 
@@ -53,23 +56,52 @@ def route(method: str, path: str, *actions: str, **options: Any) -> Callable[[An
 def install(app: Any, prefix: str) -> None:
     """Add every route to ``app`` under ``prefix`` (/api/v1)."""
     for method, path, func, options in ROUTES:
-        app.add_api_route(prefix + path, func, methods=[method], **options)
+        app.router.add_api_route(
+            prefix + path, func, methods=[method], route_class_override=GatedRoute, **options
+        )
 
 
-def acting(request: Request) -> Any:
-    """The project acting as the token's user, once the route's rule allows them."""
-    route_ = request.scope.get("route")
-    key = (request.method, str(getattr(route_, "path", "")).removeprefix("/api/v1"))
-    needs = RULES.get(key)
+def admit(request: Request, needs: tuple[str, ...] | None) -> Any:
+    """The project acting as the bearer token's user, once the route's rule (``needs``,
+    from :data:`RULES`) allows them; :class:`SignInError` for a bad token."""
     if needs is None or needs == PUBLIC:
         raise AccessDeniedError(
             f"Refused: {request.method} {request.url.path} has no access rule; nobody may use it."
         )
-    project = request.app.state.project.for_request(request.state.actor)
+    app = request.app
+    token = request.headers.get("authorization", "").partition(" ")[2].strip()
+    project = app.state.project.for_request(app.state.project.access.actor_for_token(token))
     project.access.require_active()
     for action in needs:
         project.access.require(action)
     return project
+
+
+class GatedRoute(APIRoute):
+    """A route that checks the token and its rule before it reads the request's body.
+
+    Token, account and rule are checked in one worker thread (they read the database),
+    before FastAPI reads and validates the body: a bad token answers 401 and a refused
+    user 403 whatever they sent, and an upload is not read for them. The route's
+    ``project`` parameter (:data:`Acting`) is the project acting as that user.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        needs = RULES.get((next(iter(self.methods)), self.path.removeprefix(API_PREFIX)))
+        if needs == PUBLIC:
+            return handler
+
+        async def gated(request: Request) -> Response:
+            request.state.project = await run_in_threadpool(admit, request, needs)
+            return await handler(request)
+
+        return gated
+
+
+async def acting(request: Request) -> Any:
+    """The project :class:`GatedRoute` admitted for this request (no thread of its own)."""
+    return request.state.project
 
 
 Acting = Annotated[Any, Depends(acting)]
