@@ -88,7 +88,8 @@ class GatedRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        needs = RULES.get((next(iter(self.methods)), self.path.removeprefix(API_PREFIX)))
+        method = next(iter(self.methods or ()), "")
+        needs = RULES.get((method, self.path.removeprefix(API_PREFIX)))
         if needs == PUBLIC:
             return handler
 
