@@ -16,6 +16,11 @@ event is missing), ``duplicate_codings``, and ``errors`` (answers that are not 2
 failed requests). Latency is per request, in milliseconds: ``decide_ms`` for the decision
 (the figure the target is about: p95 ≤ 50 ms) and ``next_ms`` for the queue.
 
+Then the same clients, with the same pauses, drive ``api_floor.py`` — the three routes in a
+FastAPI application that does nothing, served by the same uvicorn set-up — for the floor
+this machine puts under any such server (``floor_decide_ms``, ``floor_server_cpu_ms_per_request``)
+and the decision's p95 as a multiple of it (``decide_p95_vs_floor``; ``--no-floor`` skips it).
+
 Prints one JSON document; exits 1 when errors, lost writes or duplicates are not 0.
 
     python benchmarks/api_load.py --segments 2000 --clients 4 --decisions 50     # quick
@@ -82,10 +87,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def serve(location: str, port: int, workers: int) -> subprocess.Popen:
+def serve(location: str | None, port: int, workers: int) -> subprocess.Popen:
+    """``qual-nlp serve`` on the project at ``location``; None: the floor application
+    (``api_floor.py``) in the same uvicorn set-up."""
     import httpx
 
-    command = [sys.executable, "-m", "qual_nlp", "serve", location, "--port", str(port)]
+    if location is None:
+        command = [sys.executable, "-m", "uvicorn", "api_floor:app", "--port", str(port)]
+        command += ["--app-dir", str(ROOT / "benchmarks"), "--no-access-log"]
+    else:
+        command = [sys.executable, "-m", "qual_nlp", "serve", location, "--port", str(port)]
     command += ["--log-level", "warning"]
     if workers > 1:
         command += ["--workers", str(workers)]
@@ -224,6 +235,7 @@ def run(
     use_next: bool = True,
     workers: int = 1,
     think_ms: float = 0.0,
+    baseline: bool = True,
 ) -> dict[str, Any]:
     run_id = f"{os.getpid()}-{int(time.time())}"
     prepared = time.perf_counter()
@@ -249,6 +261,7 @@ def run(
     finally:
         server.terminate()
         server.wait(timeout=60)
+    floor = _floor(clients, decisions, segment_ids, use_next, workers, think_ms) if baseline else {}
     plans = {r["coder"]: r["steps"] for r in results}
     errors = [e for r in results for e in r["errors"]]
     figures = check(location, plans)
@@ -259,6 +272,7 @@ def run(
         total_segments = int(project.counts().get("segments", 0))
         problems = project.integrity()
     total = clients * decisions
+    decide = percentiles([x for r in results for x in r["decide"]])
     return {
         "backend": to_url(location).split(":", 1)[0].split("+", 1)[0],
         "clients": clients,
@@ -271,17 +285,67 @@ def run(
         "prepare_seconds": round(prepare_seconds, 1),
         "seconds": round(seconds, 2),
         "decisions_per_second": round(total / seconds, 1) if seconds else None,
-        "decide_ms": percentiles([x for r in results for x in r["decide"]]),
+        "decide_ms": decide,
         # the server's CPU time per request (sign-ins and warm-up excluded): what each
         # request costs, however busy the machine is
         "server_cpu_ms_per_request": round(1000 * server_cpu / (total * (2 if use_next else 1)), 2),
         "next_ms": percentiles([x for r in results for x in r["next"]]),
         "errors": len(errors),
+        # the same clients against an application that does nothing (api_floor.py), served
+        # by the same uvicorn set-up right after: what FastAPI, uvicorn and the clients' own
+        # HTTP cost on this machine, and the decision's p95 as a multiple of it
+        **floor,
+        "decide_p95_vs_floor": _ratio(decide["p95"], floor),
         **figures,
         "integrity_problems": problems,
         "error_samples": errors[:5],
         "cpus": os.cpu_count(),
         "load_average": [round(x, 1) for x in os.getloadavg()],
+    }
+
+
+def _ratio(p95: float | None, floor: dict[str, Any]) -> float | None:
+    base = floor.get("floor_decide_ms", {}).get("p95")
+    return round(p95 / base, 2) if p95 and base else None
+
+
+def _floor(
+    clients: int,
+    decisions: int,
+    segment_ids: list[int],
+    use_next: bool,
+    workers: int,
+    think_ms: float,
+) -> dict[str, Any]:
+    """The same load against ``api_floor.py`` (the same clients, pauses and uvicorn)."""
+    port = free_port()
+    server = serve(None, port, workers)
+    try:
+        cpu_before = tree_cpu(server.pid)
+        coders = [f"floor-{k}" for k in range(clients)]
+        results, seconds = asyncio.run(
+            drive(
+                f"http://127.0.0.1:{port}",
+                coders,
+                decisions,
+                segment_ids,
+                use_next,
+                think_ms / 1000,
+            )
+        )
+        server_cpu = tree_cpu(server.pid) - cpu_before
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    total = clients * decisions
+    return {
+        "floor_decide_ms": percentiles([x for r in results for x in r["decide"]]),
+        "floor_next_ms": percentiles([x for r in results for x in r["next"]]),
+        "floor_server_cpu_ms_per_request": round(
+            1000 * server_cpu / (total * (2 if use_next else 1)), 2
+        ),
+        "floor_decisions_per_second": round(total / seconds, 1) if seconds else None,
+        "floor_errors": sum(len(r["errors"]) for r in results),
     }
 
 
@@ -305,6 +369,11 @@ def main(argv: list[str] | None = None) -> int:
         help="each client's pause before each decision, as a reviewer reads the passage "
         "(0: every client sends its next request at once, the server saturated)",
     )
+    parser.add_argument(
+        "--no-floor",
+        action="store_true",
+        help="skip the floor: the same load against an application that does nothing",
+    )
     args = parser.parse_args(argv)
     location = args.project or str(Path(tempfile.mkdtemp(prefix="qual_nlp_api_")) / "api.qnlp")
     result = run(
@@ -315,6 +384,7 @@ def main(argv: list[str] | None = None) -> int:
         use_next=not args.no_next,
         workers=args.workers,
         think_ms=args.think_ms,
+        baseline=not args.no_floor,
     )
     json.dump(result, sys.stdout, indent=2)
     sys.stdout.write("\n")
