@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from qual_nlp.commands import common
 from qual_nlp.errors import QualNLPError
 
 Emit = Callable[[argparse.Namespace, Any, str | None], None]
@@ -79,6 +80,21 @@ def new_password(name: str) -> str:
             f"the two passwords for {name} differ. Type (or pipe) the same password twice."
         )
     return first
+
+
+def users_arguments(p: argparse.ArgumentParser) -> None:
+    """The ``users`` command's arguments (after PROJECT)."""
+    p.add_argument(
+        "action", choices=["add", "list", "passwd", "disable", "enable", "role", "revoke"]
+    )
+    p.add_argument("name", nargs="?", metavar="NAME", help="the user concerned")
+    p.add_argument("new_role", nargs="?", metavar="ROLE", help="with 'role': the new role")
+    p.add_argument("--role", choices=ROLE_NAMES, help="the role (the first user is the lead)")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    return run_users(args, common.emit)
 
 
 def run_users(args: argparse.Namespace, emit: Emit) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from qual_nlp.commands.common import emit, open_project
 from qual_nlp.records import DEID_KINDS, DEID_STATUSES
 
 
@@ -114,3 +115,10 @@ def run(project: Any, args: argparse.Namespace) -> tuple[dict[str, Any], str]:
             for r in frame.itertuples()
         ]
     return result, "\n".join(lines)
+
+
+def cmd_deid(args: argparse.Namespace) -> int:
+    with open_project(args) as project:
+        payload, text = run(project, args)
+    emit(args, payload, text)
+    return 0

@@ -7,7 +7,9 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["finetune_arguments", "run"]
+from qual_nlp.commands.common import emit, open_project, progress_bar
+
+__all__ = ["cmd_finetune", "finetune_arguments", "run"]
 
 
 def finetune_arguments(p: argparse.ArgumentParser) -> None:
@@ -51,3 +53,10 @@ def run(
     if result.get("encoder"):
         lines.append(f"  tuned encoder: {result['encoder']}")
     return result, "\n".join(lines)
+
+
+def cmd_finetune(args: argparse.Namespace) -> int:
+    with open_project(args) as project, progress_bar(args, "fine-tune", "step") as bar:
+        payload, text = run(project, args, bar)
+    emit(args, payload, text)
+    return 0

@@ -7,7 +7,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-__all__ = ["memo_arguments", "passage", "run"]
+from qual_nlp.commands.common import emit, open_project
+
+__all__ = ["cmd_memo", "memo_arguments", "passage", "run"]
 
 
 def passage(value: str) -> Any:
@@ -75,6 +77,13 @@ def run(project: Any, args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     ]
     text = "\n".join(lines) if lines else "no memos" + (f" matching {search!r}" if search else "")
     return {"memos": [as_json(m) for m in memos]}, text
+
+
+def cmd_memo(args: argparse.Namespace) -> int:
+    with open_project(args) as project:
+        payload, text = run(project, args)
+    emit(args, payload, text)
+    return 0
 
 
 def as_json(memo: Any) -> dict[str, Any]:

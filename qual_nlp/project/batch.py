@@ -115,10 +115,10 @@ class WorkerState:
                 self.model = engine.loads(found[1])
             self.scorer = engine.scorer(codebook, self.embedder)
             self.exclusive = {f.id: f.exclusive for f in codebook.facets}
+            # the trained model's thresholds; a partition adds those of the tuned facets
+            # it scores (finetune.blend_tuned), as the single process does
             self.cuts = engine.thresholds(self.model)
             self.tuned = [self._load_tuned(*entry) for entry in job.tuned]
-            for _facet, _embedder, tuned_model in self.tuned:
-                self.cuts.update(engine.thresholds(tuned_model))
         except BaseException:
             self.store.close()
             raise
@@ -172,6 +172,7 @@ def peak_rss_mb() -> float:
 
 def suggest_partition(state: WorkerState, part: Partition) -> dict[str, Any]:
     """Runs on a worker: embed, score and write one partition; a small summary back."""
+    from qual_nlp.project.finetune import blend_tuned
     from qual_nlp.project.inputs import with_context
     from qual_nlp.suggest import active, engine
 
@@ -205,20 +206,20 @@ def suggest_partition(state: WorkerState, part: Partition) -> dict[str, Any]:
     if model is not None and ids:
         trained = predict(model, X, context)
     proba = engine.blend(zero, trained, model)
+    cuts = dict(state.cuts)
     # facets whose fine-tuned encoder is used read its vectors, as in the single process
     for facet, tuned_embedder, tuned_model in state.tuned if ids else ():
         if facet not in proba:
             continue  # the codebook lost the facet since
         tuned_vectors = tuned_embedder.encode([*texts, *frame["context"].tolist()])
         mine = predict(tuned_model, tuned_vectors[: len(texts)], tuned_vectors[len(texts) :])
-        alone = {facet: zero[facet]} if facet in zero else {}
-        proba[facet] = engine.blend(alone, {facet: mine[facet]}, tuned_model)[facet]
+        blend_tuned(facet, zero, mine, tuned_model, proba, cuts)
     chosen = {job.facet: proba[job.facet]} if job.facet else proba
-    found = active.suggestions(chosen, state.exclusive, state.cuts)
+    found = active.suggestions(chosen, state.exclusive, cuts)
     found = found.assign(model_version=job.coder)
     if ids:
         store.codings.replace_suggestions(job.coder, found, segment_ids=ids, facet=job.facet)
-        store.queue.write_scores(active.priorities(proba, state.exclusive, state.cuts), job.coder)
+        store.queue.write_scores(active.priorities(proba, state.exclusive, cuts), job.coder)
     return {
         "partition": part.index,
         "segments": len(ids),

@@ -282,12 +282,29 @@ def apply(
         inputs = _tuned_inputs(service, record["encoder"])
         if inputs.ids != ids:  # pragma: no cover - both read the same segments generation
             continue
-        trained = inputs.predict(model)
-        mine = {facet: zero[facet]} if facet in zero else {}
-        proba[facet] = engine.blend(mine, {facet: trained[facet]}, model)[facet]
-        cuts.update(engine.thresholds(model))
+        blend_tuned(facet, zero, inputs.predict(model), model, proba, cuts)
         done.append(facet)
     return done
+
+
+def blend_tuned(
+    facet: str,
+    zero: dict[str, Any],
+    trained: dict[str, Any],
+    model: Any,
+    proba: dict[str, Any],
+    cuts: dict[str, float],
+) -> None:
+    """Put a used facet's tuned scores in ``proba`` and its thresholds in ``cuts``: the
+    probabilities of its tuned encoder's estimator ``model`` (``trained``), blended with
+    the facet's zero-shot ones as every other facet's trained probabilities are. The one
+    place this is done, for the single process (:func:`apply`) and for each partition on
+    the Dask workers (``project.batch.suggest_partition``), so the two agree."""
+    from qual_nlp.suggest import engine
+
+    alone = {facet: zero[facet]} if facet in zero else {}
+    proba[facet] = engine.blend(alone, {facet: trained[facet]}, model)[facet]
+    cuts.update(engine.thresholds(model))
 
 
 def refit(service: ModelService, labels: dict[str, FacetLabels]) -> dict[str, int]:
