@@ -215,6 +215,30 @@ async def drive(
     return list(results), time.perf_counter() - began
 
 
+def load(
+    location: str | None,
+    coders: list[str],
+    decisions: int,
+    segment_ids: list[int],
+    use_next: bool,
+    workers: int,
+    think_ms: float,
+) -> tuple[list[dict[str, Any]], float, float]:
+    """Serve ``location`` (None: the floor), let the clients decide, stop the server:
+    the clients' results, the seconds they took and the server's CPU seconds."""
+    port = free_port()
+    server = serve(location, port, workers)
+    try:
+        cpu_before = tree_cpu(server.pid)
+        base = f"http://127.0.0.1:{port}"
+        think = think_ms / 1000
+        results, seconds = asyncio.run(drive(base, coders, decisions, segment_ids, use_next, think))
+        return results, seconds, tree_cpu(server.pid) - cpu_before
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
 def percentiles(values: list[float]) -> dict[str, float | None]:
     if not values:
         return {"p50": None, "p95": None, "max": None}
@@ -243,24 +267,9 @@ def run(
     coders = [f"api-{run_id}-{k}" for k in range(clients)]
     accounts(location, coders, segment_ids)
     prepare_seconds = time.perf_counter() - prepared
-    port = free_port()
-    server = serve(location, port, workers)
-    try:
-        cpu_before = tree_cpu(server.pid)
-        results, seconds = asyncio.run(
-            drive(
-                f"http://127.0.0.1:{port}",
-                coders,
-                decisions,
-                segment_ids,
-                use_next,
-                think_ms / 1000,
-            )
-        )
-        server_cpu = tree_cpu(server.pid) - cpu_before
-    finally:
-        server.terminate()
-        server.wait(timeout=60)
+    results, seconds, server_cpu = load(
+        location, coders, decisions, segment_ids, use_next, workers, think_ms
+    )
     floor = _floor(clients, decisions, segment_ids, use_next, workers, think_ms) if baseline else {}
     plans = {r["coder"]: r["steps"] for r in results}
     errors = [e for r in results for e in r["errors"]]
@@ -318,25 +327,10 @@ def _floor(
     think_ms: float,
 ) -> dict[str, Any]:
     """The same load against ``api_floor.py`` (the same clients, pauses and uvicorn)."""
-    port = free_port()
-    server = serve(None, port, workers)
-    try:
-        cpu_before = tree_cpu(server.pid)
-        coders = [f"floor-{k}" for k in range(clients)]
-        results, seconds = asyncio.run(
-            drive(
-                f"http://127.0.0.1:{port}",
-                coders,
-                decisions,
-                segment_ids,
-                use_next,
-                think_ms / 1000,
-            )
-        )
-        server_cpu = tree_cpu(server.pid) - cpu_before
-    finally:
-        server.terminate()
-        server.wait(timeout=60)
+    coders = [f"floor-{k}" for k in range(clients)]
+    results, seconds, server_cpu = load(
+        None, coders, decisions, segment_ids, use_next, workers, think_ms
+    )
     total = clients * decisions
     return {
         "floor_decide_ms": percentiles([x for r in results for x in r["decide"]]),
