@@ -121,7 +121,7 @@ class TokenGate:
         signing_in = path == TOKEN_PATH and scope["method"] == "POST"
         # here only its presence: the token itself is checked with the route's rule, before
         # the body is read (routes.GatedRoute)
-        if not signing_in and not _bearer(scope):
+        if not signing_in and not bearer_token(scope):
             await _answer(scope, receive, send, 401, NO_TOKEN, bearer=True)
             return
         limit = self.limit(path)
@@ -164,7 +164,8 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-def _bearer(scope: Scope) -> str | None:
+def bearer_token(scope: Scope) -> str | None:
+    """The request's bearer token (``Authorization: Bearer TOKEN``), or None."""
     value = _header(scope, b"authorization") or ""
     scheme, _, token = value.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None

@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from qual_nlp import access as rules
-from qual_nlp.api.app import API_PREFIX
+from qual_nlp.api.app import API_PREFIX, bearer_token
 from qual_nlp.errors import AccessDeniedError, ImportFileError, RecordNotFoundError
 from qual_nlp.project.jobs import plain
 
@@ -69,7 +69,7 @@ def admit(request: Request, needs: tuple[str, ...] | None) -> Any:
             f"Refused: {request.method} {request.url.path} has no access rule; nobody may use it."
         )
     app = request.app
-    token = request.headers.get("authorization", "").partition(" ")[2].strip()
+    token = bearer_token(request.scope) or ""
     project = app.state.project.for_request(app.state.project.access.actor_for_token(token))
     project.access.require_active()
     for action in needs:
@@ -121,7 +121,7 @@ def sign_in(
 @route("DELETE", "/auth/token", tags=["auth"])
 def sign_out(request: Request, project: Acting) -> dict[str, Any]:
     """Revoke the token this request carries (sign out)."""
-    token = request.headers["authorization"].partition(" ")[2].strip()
+    token = bearer_token(request.scope) or ""
     return {"revoked": project.access.revoke_tokens(project.actor.name, token=token)}
 
 
