@@ -152,3 +152,26 @@ def test_cli_init_on_postgresql_never_prints_the_password(postgres_server):
     assert "Project ready at postgresql+psycopg://postgres:***@127.0.0.1" in out
     assert "s3cret-pw" not in out
     assert "s3cret-pw" not in _cli("segments", url, "--json")
+
+
+def test_postgresql_reads_open_no_transaction_and_a_write_is_still_one(postgres_server):
+    from qual_nlp.storage.engine import writing
+
+    store = Store.open(postgres_server.create_database(), create=True)
+    engine = store.journal.engine
+    try:
+        for _ in range(2):  # the second time on the connection the write used
+            with engine.connect() as conn:
+                conn.execute(select(column("id")).select_from(table("documents"))).all()
+                assert conn.connection.dbapi_connection.autocommit  # no BEGIN, no ROLLBACK
+            with writing(engine) as conn, conn.begin():
+                assert not conn.connection.dbapi_connection.autocommit
+        text = "P01: Words.\n"
+        span = SegmentSpan(5, 11, "Words.", "P01")
+        with pytest.raises(RuntimeError), store.journal.write("t", "add", "document") as conn:
+            store.add_document(Document(name="kept.txt", text=text, sha256="k"), [span])
+            conn.execute(table("documents").delete())  # inside the failing transaction
+            raise RuntimeError("a write that fails half-way")
+        assert [d.name for d in store.documents()] == ["kept.txt"]  # the delete rolled back
+    finally:
+        store.close()

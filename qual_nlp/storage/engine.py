@@ -7,6 +7,10 @@ instead of failing when a read inside the transaction is upgraded to a write. Wr
 of one process (the API's request threads) first queue on a lock of the file, so the
 next one starts as soon as the last commits instead of sleeping in SQLite's busy
 handler, whose waits grow to 100 ms and let a writer starve behind others.
+
+On PostgreSQL a connection reads in autocommit mode (one round trip per query, no
+``BEGIN`` and ``ROLLBACK`` around it; under the server's READ COMMITTED each statement
+had its own snapshot anyway) and :func:`writing` opens a real transaction.
 """
 
 from __future__ import annotations
@@ -128,7 +132,11 @@ def writing(engine: Engine, *, bulk: bool = False) -> Iterator[Any]:
     whatever happened, before it goes back to the pool.
     """
     bulk = bulk and engine.dialect.name == "sqlite"
-    options = {WRITE_OPTION: True, BULK_OPTION: True} if bulk else {WRITE_OPTION: True}
+    options: dict[str, Any] = {WRITE_OPTION: True}
+    if bulk:
+        options[BULK_OPTION] = True
+    if engine.dialect.name == "postgresql":  # reads autocommit; a write is one transaction
+        options["isolation_level"] = engine.dialect.default_isolation_level or "READ COMMITTED"
     lock = _file_lock(engine)
     held = lock.acquire(timeout=LOCK_WAIT) if lock is not None else False
     try:
@@ -183,8 +191,12 @@ def _pool_options(url: str) -> dict[str, Any]:
         return {}
     if url.startswith("sqlite"):
         return {"pool_size": POOL_SIZE, "max_overflow": 2 * POOL_SIZE}
-    # PostgreSQL counts connections against max_connections (often 100) for every worker
-    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+    # PostgreSQL counts connections against max_connections (often 100) for every worker;
+    # reads run in autocommit (see the module's notes and :func:`writing`)
+    options: dict[str, Any] = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+    if url.startswith("postgresql"):
+        options["isolation_level"] = "AUTOCOMMIT"
+    return options
 
 
 def _safe(url: str) -> str:
