@@ -27,7 +27,7 @@ from sqlalchemy.engine import Engine
 from qual_nlp.errors import ProjectNotFoundError, StorageError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-HEAD = "0007"
+HEAD = "0008"
 
 
 def to_url(location: str | Path) -> str:

@@ -197,19 +197,20 @@ def _candidates(shape: Shape, scored: bool | None) -> Any:
     segments with (True) or without (False) a score row, or all (None)."""
     case, document, code, facet, min_score, max_score, include_interviewer, segment_ids = shape
     s, d, c, sc, rv, cd = (t.segments, t.documents, t.cases, t.segment_scores, t.reviews, t.coders)
-    reviewed = exists().where(
-        and_(
-            rv.c.segment_id == s.c.id,
-            rv.c.coder_id
-            == select(cd.c.id).where(cd.c.name == bindparam("coder")).scalar_subquery(),
-        )
+    # the coder's reviewed segments as one set, read once per query (PostgreSQL hashes it,
+    # SQLite builds a temporary index of it): a coder who reviewed the top of the queue is
+    # walked past with one probe per segment, not a lookup of each segment and its reviews
+    mine = select(rv.c.segment_id).where(
+        rv.c.coder_id == select(cd.c.id).where(cd.c.name == bindparam("coder")).scalar_subquery()
     )
     query = select(s.c.id).select_from(s.join(d, s.c.document_id == d.c.id))
+    key = s.c.id
     if scored is True:
         query = query.join(sc, sc.c.segment_id == s.c.id)
+        key = sc.c.segment_id  # filtered while walking the score index, before any join
     elif scored is False:
         query = query.outerjoin(sc, sc.c.segment_id == s.c.id).where(sc.c.segment_id.is_(None))
-    query = query.where(~reviewed)
+    query = query.where(key.not_in(mine))
     if case:
         query = query.outerjoin(c, d.c.case_id == c.c.id).where(c.c.name == bindparam("case"))
     if document:

@@ -195,6 +195,7 @@ reviews = Table(
     Column("coder_id", Integer, ForeignKey("coders.id", ondelete="CASCADE"), primary_key=True),
     Column("at", String(40), nullable=False),
     Column("skipped", Boolean, nullable=False, default=False),
+    Index("ix_reviews_coder", "coder_id", "segment_id"),  # a coder's reviewed set (the queue)
 )
 
 assignments = Table(
