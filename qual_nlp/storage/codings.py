@@ -29,18 +29,37 @@ from qual_nlp.storage.journal import Journal, code_ids, coder_role, document_ids
 STATUSES = ("suggested", "accepted", "rejected")
 
 # the statements of a review decision, built once (see dialect.py)
-_SPAN = select(t.segments.c.document_id, t.segments.c.start, t.segments.c.end).where(
-    t.segments.c.id == bindparam("segment_id")
-)
 _DELETE_MINE = delete(t.codings).where(
     and_(
         t.codings.c.segment_id == bindparam("segment_id"),
         t.codings.c.coder_id == bindparam("coder_id"),
     )
 )
-_SUGGESTED = select(t.codings.c.id, t.codings.c.code_id).where(
-    and_(t.codings.c.segment_id == bindparam("segment_id"), t.codings.c.status == "suggested")
-)
+#: a decision's first read: the segment's span and the coder's id (None when new)
+_SPAN_AND_CODER = select(
+    t.segments.c.document_id,
+    t.segments.c.start,
+    t.segments.c.end,
+    select(t.coders.c.id)
+    .where(t.coders.c.name == bindparam("coder"))
+    .scalar_subquery()
+    .label("coder_id"),
+).where(t.segments.c.id == bindparam("segment_id"))
+#: the codes a decision names, each with the segment's open suggestion of it (if any)
+_NAMED_CODES = select(
+    t.codes.c.path,
+    t.codes.c.id,
+    select(func.max(t.codings.c.id))
+    .where(
+        and_(
+            t.codings.c.segment_id == bindparam("segment_id"),
+            t.codings.c.status == "suggested",
+            t.codings.c.code_id == t.codes.c.id,
+        )
+    )
+    .scalar_subquery()
+    .label("suggestion_id"),
+).where(t.codes.c.path.in_(bindparam("paths", expanding=True)))
 _INSERT_CODINGS = insert(t.codings)
 
 
@@ -200,12 +219,24 @@ class Codings:
         if overlap:
             raise ValidationError(f"codes both accepted and rejected: {sorted(overlap)}")
         after = {"accept": list(accept), "reject": list(reject), "memo": memo, "skipped": skipped}
+        named = sorted({*accept, *reject})
         with self.journal.write(coder, "review", "segment", segment_id, after=after) as conn:
-            segment = conn.execute(_SPAN, {"segment_id": segment_id}).mappings().first()
+            # the reads a decision needs in two statements (one when no code is named)
+            params = {"segment_id": segment_id, "coder": coder}
+            segment = conn.execute(_SPAN_AND_CODER, params).mappings().first()
             if segment is None:
                 raise RecordNotFoundError(f"segment {segment_id} is not in the project")
-            coder_id = ensure_coder(conn, coder, role or coder_role(coder))
-            codes = code_ids(conn)
+            coder_id = segment["coder_id"]
+            if coder_id is None:
+                coder_id = ensure_coder(conn, coder, role or coder_role(coder))
+            codes: dict[str, int] = {}
+            suggested: dict[int, int] = {}  # code id -> the open suggestion's coding id
+            if named:
+                found = conn.execute(_NAMED_CODES, {"segment_id": segment_id, "paths": named})
+                for path, code_id, suggestion_id in found:
+                    codes[path] = int(code_id)
+                    if suggestion_id is not None:
+                        suggested[int(code_id)] = int(suggestion_id)
             missing = [c for c in [*accept, *reject] if c not in codes]
             if missing:
                 raise RecordNotFoundError(f"codes not in the codebook: {missing}")
@@ -219,10 +250,6 @@ class Codings:
                 ["segment_id", "coder_id"],
             )
             conn.execute(_DELETE_MINE, {"segment_id": segment_id, "coder_id": coder_id})
-            suggested = {
-                code_id: coding_id
-                for coding_id, code_id in conn.execute(_SUGGESTED, {"segment_id": segment_id})
-            }
             rows = []
             for status, paths in (("accepted", accept), ("rejected", reject)):
                 for path in paths:
