@@ -145,6 +145,15 @@ def test_accepting_a_suggestion_keeps_it_and_links_the_human_coding(store):
         ("model:lr@1", "suggested", "valence/facilitator"),
     ]
     assert list(store.codings.coverage().itertuples(index=False, name=None)) == [(seg, "ana")]
+    by_id = {int(r.coding_id): (r.status, r.code) for r in codings.itertuples()}
+    with store.engine.connect() as conn:
+        links = conn.exec_driver_sql("SELECT id, source_coding_id FROM codings").all()
+    linked = {by_id[i]: by_id.get(source) for i, source in links}
+    assert linked == {  # the accepted code points at the suggestion it came from
+        ("accepted", "valence/facilitator"): ("suggested", "valence/facilitator"),
+        ("rejected", "cmo/context"): None,  # nothing suggested it
+        ("suggested", "valence/facilitator"): None,
+    }
 
 
 def test_a_second_review_replaces_the_coders_earlier_decision(store):
