@@ -15,7 +15,7 @@ import pytest
 from qual_nlp.errors import ModelError, ValidationError
 from qual_nlp.project import Project
 from qual_nlp.resources import BACKENDS, check_backend
-from qual_nlp.resources.onnx import quantisation_preset
+from qual_nlp.resources.onnx import quantisation_preset, quantisation_tag
 from qual_nlp.suggest.embed import Embedder
 
 SAMPLES = Path(__file__).resolve().parent.parent / "corpora_samples"
@@ -43,7 +43,7 @@ def test_each_backend_caches_its_vectors_under_its_own_name():
     names = {b: Embedder("all-MiniLM-L6-v2", backend=b).name for b in BACKENDS}
     assert names["torch"] == "all-MiniLM-L6-v2"  # unchanged: existing caches stay valid
     assert names["onnx"] == "all-MiniLM-L6-v2+onnx"
-    assert names["onnx-int8"] == f"all-MiniLM-L6-v2+onnx-int8-o2-{quantisation_preset()}"
+    assert names["onnx-int8"] == f"all-MiniLM-L6-v2+onnx-int8-o2-{quantisation_tag()}"
     with pytest.raises(ModelError):
         Embedder(backend="gpu")
 
@@ -78,6 +78,7 @@ def test_the_onnx_export_is_made_once_and_reused():
     assert export_folder(encoder_path("all-MiniLM-L6-v2")) == folder
     assert marker.stat().st_mtime_ns == stamp
     assert json.loads(marker.read_text())["preset"] == quantisation_preset()
+    assert json.loads(marker.read_text())["tag"] == quantisation_tag()
     assert not [p for p in folder.parent.iterdir() if p.name.startswith(f".{folder.name}.")]
     # readable by a server running as another user, like any folder the umask allows
     mask = os.umask(0)
@@ -286,3 +287,44 @@ def test_the_default_encoder_runs_without_loading_torch(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_the_quantisation_tag_names_the_weight_format():
+    from qual_nlp.resources.onnx import SIGNED_7BIT, _int8_name
+
+    assert "avx2" in SIGNED_7BIT
+    assert quantisation_tag("avx2") == "avx2-s7"
+    assert quantisation_tag("avx512_vnni") == "avx512_vnni"
+    assert _int8_name("avx2") == "model_qint8_avx2-s7_per_channel.onnx"
+    assert _int8_name("arm64") == "model_qint8_arm64_per_channel.onnx"
+
+
+@pytest.mark.slow
+def test_int8_weights_are_signed_7_bit_where_the_preset_asks_for_it():
+    """On AVX2 without VNNI the weights are int8 within [-64, 64] (ONNX Runtime's faster
+    signed-weight kernel without its 16-bit sums saturating); elsewhere the preset's own."""
+    import onnx
+    from onnx import numpy_helper
+
+    from qual_nlp.resources import encoder_path
+    from qual_nlp.resources.onnx import SIGNED_7BIT, _int8_name, export_folder
+
+    preset = quantisation_preset()
+    folder = export_folder(encoder_path("all-MiniLM-L6-v2"))
+    graph = onnx.load(str(folder / "onnx" / _int8_name(preset))).graph
+    integer_ops = ("MatMulInteger", "QAttention", "DynamicQuantizeMatMul")
+    quantised = {n.input[1] for n in graph.node if n.op_type in integer_ops}
+    assert quantised, "no MatMul was quantised"
+    weights = [numpy_helper.to_array(i) for i in graph.initializer if i.name in quantised]
+    assert len(weights) == len(quantised)
+    if preset in SIGNED_7BIT:
+        assert all(w.dtype == np.int8 for w in weights)
+        # |w| <= 64: two products of a uint8 activation and a weight fit in int16
+        assert max(int(np.abs(w.astype(np.int32)).max()) for w in weights) == 64
+    else:
+        from onnxruntime.quantization import QuantType
+        from optimum.onnxruntime.configuration import AutoQuantizationConfig
+
+        config = getattr(AutoQuantizationConfig, preset)(is_static=False, per_channel=True)
+        signed = config.weights_dtype == QuantType.QInt8
+        assert {w.dtype for w in weights} == {np.dtype(np.int8 if signed else np.uint8)}

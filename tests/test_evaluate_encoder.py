@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from qual_nlp.cli import main
-from qual_nlp.resources.onnx import quantisation_preset
+from qual_nlp.resources.onnx import quantisation_tag
 
-PRESET = quantisation_preset()
+PRESET = quantisation_tag()
 
 VOCAB = ("late", "never", "wait", "rude", "kind", "helpful", "quick", "friendly")
 

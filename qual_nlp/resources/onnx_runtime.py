@@ -63,6 +63,16 @@ def _pooling(config: dict[str, Any]) -> str:
     return str(mode)
 
 
+def _unigram(folder: Path, max_length: int) -> Any:
+    """The folder's tokenizer through SentencePiece, or None where it cannot be."""
+    from qual_nlp.resources.spm_tokenizer import UnigramTokenizer, UnsupportedTokenizer
+
+    try:
+        return UnigramTokenizer(folder, max_length)
+    except (UnsupportedTokenizer, ImportError, KeyError, ValueError):
+        return None
+
+
 class OnnxSentenceEncoder:
     """``encode(sentences)`` of a sentence-transformers folder through one ONNX Runtime
     session (``onnx/<file_name>``), with the folder's default prompt, truncation at its
@@ -96,15 +106,20 @@ class OnnxSentenceEncoder:
         config = _read_json(folder / "config_sentence_transformers.json")
         prompts = config.get("prompts") or {}
         self.prompt = str(prompts.get(config.get("default_prompt_name") or "", ""))
-        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         pad_token = str(special.get("pad_token") or "[PAD]")
-        pad_id = self.tokenizer.token_to_id(pad_token)
-        if pad_id is None:
-            raise UnsupportedPipeline(f"pad token {pad_token!r} not in the vocabulary")
-        self.tokenizer.no_padding()
-        self.tokenizer.no_truncation()
-        self.tokenizer.enable_truncation(max_length=self.max_seq_length)
-        self.tokenizer.enable_padding(pad_id=pad_id, pad_token=pad_token)
+        #: XLM-R's Unigram pieces through SentencePiece (the same ids in a tenth of the
+        #: memory), else ``tokenizers``
+        self.unigram = _unigram(folder, self.max_seq_length) if pad_token == "<pad>" else None
+        self.tokenizer: Any = None
+        if self.unigram is None:
+            self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+            pad_id = self.tokenizer.token_to_id(pad_token)
+            if pad_id is None:
+                raise UnsupportedPipeline(f"pad token {pad_token!r} not in the vocabulary")
+            self.tokenizer.no_padding()
+            self.tokenizer.no_truncation()
+            self.tokenizer.enable_truncation(max_length=self.max_seq_length)
+            self.tokenizer.enable_padding(pad_id=pad_id, pad_token=pad_token)
         #: batches run at once, each on one thread of the one session (``streams``), or
         #: one batch at a time across every thread: small batches of short passages keep
         #: threads within one matrix product waiting on each other more than separate
@@ -138,12 +153,17 @@ class OnnxSentenceEncoder:
         return self.dimension
 
     def _batch(self, texts: list[str]) -> np.ndarray:
-        encodings = self.tokenizer.encode_batch(texts)
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        if self.unigram is not None:
+            ids, mask = self.unigram.encode_batch(texts)
+            types = np.zeros_like(ids)
+        else:
+            encodings = self.tokenizer.encode_batch(texts)
+            ids = np.array([e.ids for e in encodings], dtype=np.int64)
+            mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+            types = np.array([e.type_ids for e in encodings], dtype=np.int64)
         feed = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self.inputs:
-            feed["token_type_ids"] = np.array([e.type_ids for e in encodings], dtype=np.int64)
+            feed["token_type_ids"] = types
         tokens = self.session.run(None, {k: v for k, v in feed.items() if k in self.inputs})[0]
         tokens = np.asarray(tokens, dtype=np.float32)
         if self.pooling == "cls":

@@ -87,15 +87,15 @@ def l2_normalise(vectors: np.ndarray) -> np.ndarray:
 def backend_tag(backend: str) -> str:
     """What a backend adds to an encoder's cache name ('' for the torch reference).
 
-    int8 vectors depend on the graph fusion and the quantisation preset, so both are
-    part of the tag.
+    int8 vectors depend on the graph fusion and the quantisation (the processor's preset
+    and the weights' format), so both are part of the tag.
     """
     if backend == "torch":
         return ""
     if backend == "onnx-int8":
-        from qual_nlp.resources.onnx import FUSION, quantisation_preset
+        from qual_nlp.resources.onnx import FUSION, quantisation_tag
 
-        return f"+onnx-int8-{FUSION.lower()}-{quantisation_preset()}"
+        return f"+onnx-int8-{FUSION.lower()}-{quantisation_tag()}"
     return f"+{backend}"
 
 
