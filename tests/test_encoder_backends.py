@@ -15,7 +15,7 @@ import pytest
 from qual_nlp.errors import ModelError, ValidationError
 from qual_nlp.project import Project
 from qual_nlp.resources import BACKENDS, check_backend
-from qual_nlp.resources.onnx import quantisation_preset, quantisation_tag
+from qual_nlp.resources.onnx import FUSION, quantisation_preset, quantisation_tag
 from qual_nlp.suggest.embed import Embedder
 
 SAMPLES = Path(__file__).resolve().parent.parent / "corpora_samples"
@@ -43,7 +43,7 @@ def test_each_backend_caches_its_vectors_under_its_own_name():
     names = {b: Embedder("all-MiniLM-L6-v2", backend=b).name for b in BACKENDS}
     assert names["torch"] == "all-MiniLM-L6-v2"  # unchanged: existing caches stay valid
     assert names["onnx"] == "all-MiniLM-L6-v2+onnx"
-    assert names["onnx-int8"] == f"all-MiniLM-L6-v2+onnx-int8-o2-{quantisation_tag()}"
+    assert names["onnx-int8"] == f"all-MiniLM-L6-v2+onnx-int8-{FUSION.lower()}-{quantisation_tag()}"
     with pytest.raises(ModelError):
         Embedder(backend="gpu")
 

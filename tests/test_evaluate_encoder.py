@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from qual_nlp.cli import main
-from qual_nlp.resources.onnx import quantisation_tag
+from qual_nlp.resources.onnx import FUSION, quantisation_tag
 
 PRESET = quantisation_tag()
 
@@ -70,7 +70,7 @@ def _evaluate(capsys, pair, *options: str) -> tuple[int, dict | None, str]:
         (
             (),
             ("multilingual-e5-small", "onnx-int8"),
-            f"multilingual-e5-small+onnx-int8-o2-{PRESET}",
+            f"multilingual-e5-small+onnx-int8-{FUSION.lower()}-{PRESET}",
         ),
         (
             ("--encoder", "minilm", "--backend", "torch"),
