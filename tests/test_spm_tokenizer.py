@@ -10,6 +10,7 @@ import pytest
 
 from qual_nlp.resources.spm_tokenizer import (
     SETTINGS_FILE,
+    VERSION,
     UnigramTokenizer,
     UnsupportedTokenizer,
     write_models,
@@ -137,3 +138,15 @@ def test_another_tokenizer_shape_is_left_to_tokenizers(tmp_path):
     with pytest.raises(UnsupportedTokenizer):
         UnigramTokenizer(tmp_path, 256)
     assert not (tmp_path / SETTINGS_FILE).exists()
+
+
+@pytest.mark.slow
+def test_files_of_another_version_are_written_again(e5_folder):
+    import json
+
+    UnigramTokenizer(e5_folder, 512)
+    (e5_folder / SETTINGS_FILE).write_text(json.dumps({"specials": ["<s>"]}), "utf-8")
+    tokenizer = UnigramTokenizer(e5_folder, 512)
+    settings = json.loads((e5_folder / SETTINGS_FILE).read_text("utf-8"))
+    assert settings["version"] == VERSION
+    assert "<mask>" in tokenizer.specials

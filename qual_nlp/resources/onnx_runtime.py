@@ -107,8 +107,8 @@ class OnnxSentenceEncoder:
         prompts = config.get("prompts") or {}
         self.prompt = str(prompts.get(config.get("default_prompt_name") or "", ""))
         pad_token = str(special.get("pad_token") or "[PAD]")
-        #: XLM-R's Unigram pieces through SentencePiece (the same ids in a tenth of the
-        #: memory), else ``tokenizers``
+        #: XLM-R's Unigram pieces through SentencePiece (the same ids in a quarter of
+        #: the memory), else ``tokenizers``
         self.unigram = _unigram(folder, self.max_seq_length) if pad_token == "<pad>" else None
         self.tokenizer: Any = None
         if self.unigram is None:
