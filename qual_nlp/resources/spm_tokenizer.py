@@ -110,14 +110,15 @@ def _model(vocab: list[Any], specials: set[str], charsmap: bytes | None) -> byte
     return bytes(proto.SerializeToString())
 
 
-def write_models(folder: Path) -> None:
-    """Write the two SentencePiece models of ``folder/tokenizer.json`` beside it (raises
-    :class:`UnsupportedTokenizer` for another pipeline)."""
+def write_models(folder: Path) -> dict[str, Any]:
+    """Write the two SentencePiece models of ``folder/tokenizer.json`` beside it, and their
+    settings, which it returns (raises :class:`UnsupportedTokenizer` for another pipeline)."""
     folder = Path(folder)
     spec = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))
     vocab, charsmap = _check(spec)
     specials = {token["content"] for token in spec.get("added_tokens") or []}
-    settings = json.dumps({"specials": sorted(specials), "version": VERSION}).encode("utf-8")
+    written = {"specials": sorted(specials), "version": VERSION}
+    settings = json.dumps(written).encode("utf-8")
     for name, blob in (
         # normalising reads the charsmap only: a handful of pieces keeps its model small
         (NORMALISER_FILE, _model(vocab[:8], specials, charsmap)),
@@ -127,13 +128,16 @@ def write_models(folder: Path) -> None:
         tmp = folder / f".{name}.{os.getpid()}.tmp"  # processes that load at once
         tmp.write_bytes(blob)
         tmp.replace(folder / name)
+    return written
 
 
-def _version(folder: Path) -> int | None:
+def _settings(folder: Path) -> dict[str, Any] | None:
+    """The settings written with the models, if this version wrote them."""
     try:
-        return int(json.loads((folder / SETTINGS_FILE).read_text(encoding="utf-8"))["version"])
-    except (OSError, ValueError, KeyError, TypeError):
+        settings = json.loads((folder / SETTINGS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return None
+    return settings if isinstance(settings, dict) and settings.get("version") == VERSION else None
 
 
 class UnigramTokenizer:
@@ -144,9 +148,10 @@ class UnigramTokenizer:
         import sentencepiece
 
         folder = Path(folder)
-        if _version(folder) != VERSION:
+        settings = _settings(folder)
+        if settings is None:
             try:
-                write_models(folder)
+                settings = write_models(folder)
             except OSError as exc:  # a read-only model folder: tokenizers it is
                 raise UnsupportedTokenizer(f"cannot write beside {folder}: {exc}") from exc
         self.folder = folder
@@ -157,7 +162,6 @@ class UnigramTokenizer:
         self.segmenter = sentencepiece.SentencePieceProcessor(
             model_file=str(folder / SEGMENTER_FILE)
         )
-        settings = json.loads((folder / SETTINGS_FILE).read_text(encoding="utf-8"))
         self.specials: list[str] = list(settings["specials"])
         self._fallback: Any = None
 
